@@ -1,0 +1,29 @@
+"""Fixtures shared by the checks: the submission under test and float64 everywhere."""
+
+import jax
+import pytest
+
+from grader_tests.submission import InProcessSubmission
+
+
+def pytest_addoption(parser):
+    parser.addoption("--submission", default=None, help="a .py or .ipynb file defining the six graded names")
+
+
+@pytest.fixture(scope="session")
+def submission(request):
+    """The code under test: given by the runner, or loaded from --submission PATH."""
+    given = getattr(request.config, "grader_submission", None)
+    if given is not None:
+        return given
+    path = request.config.getoption("--submission")
+    if path is None:
+        raise pytest.UsageError("grader_tests checks a submission: pass --submission PATH (or use python -m grader_tests PATH)")
+    return InProcessSubmission.from_path(path)
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    """Checks compare in float64; the flag is scoped to the check and restored afterwards."""
+    with jax.enable_x64(True):
+        yield

@@ -1,0 +1,77 @@
+"""Runs the checks on a submission and turns pytest's reports into per-part scores."""
+
+import contextlib
+import io
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+from grader_tests.compare import CheckFailure
+from grader_tests.points import MAX_TOTAL, MODULE_OF_PART, PART_OF_MODULE, PARTS, POINTS, part_score
+from grader_tests.submission import InProcessSubmission
+
+HERE = Path(__file__).resolve().parent
+
+
+class _Collector:
+    """A pytest plugin: hands the submission to the fixtures and records every check's outcome."""
+
+    def __init__(self, submission):
+        self.submission = submission
+        self.checks = {part: [] for part in PARTS}
+
+    def pytest_configure(self, config):
+        config.grader_submission = self.submission
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item, call):
+        if call.when == "call" or (call.when == "setup" and call.excinfo is not None):
+            part = PART_OF_MODULE[item.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")]
+            self.checks[part].append(_check_result(item.name.removeprefix("test_"), call.excinfo))
+
+
+def _check_result(name, excinfo):
+    if excinfo is None:
+        return {"name": name, "passed": True, "message": "", "hint": None}
+    error = excinfo.value
+    if isinstance(error, CheckFailure):
+        hint = error.hint.id if error.hint else None
+        return {"name": name, "passed": False, "message": str(error), "hint": hint}
+    # Not a check's verdict: the grader itself tripped on what came back. Still a fail, clearly labelled.
+    message = f"the check could not evaluate the result ({type(error).__name__}: {error})"
+    return {"name": name, "passed": False, "message": message[:600], "hint": "grader_error"}
+
+
+def run_checks(submission, parts=PARTS):
+    """Runs the checks of ``parts`` against ``submission``.
+
+    Returns:
+        {part: {"score": float, "max": int, "checks": [{"name", "passed", "message", "hint"}]}}
+    """
+    collector = _Collector(submission)
+    files = [str(HERE / f"test_{MODULE_OF_PART[part]}.py") for part in parts]
+    args = [*files, "-c", str(HERE / "pytest.ini"), "--rootdir", str(HERE), "-q", "-p", "no:cacheprovider"]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pytest.main(args, plugins=[collector])
+    results = {}
+    for part in parts:
+        checks = collector.checks[part]
+        passed = sum(check["passed"] for check in checks)
+        results[part] = {"score": part_score(part, passed, len(checks)), "max": POINTS[part], "checks": checks}
+    return results
+
+
+def grade_path(path):
+    """Grades one .py or .ipynb file: the JSON object of ``python -m grader_tests --json``."""
+    submission = InProcessSubmission.from_path(path)
+    parts = run_checks(submission)
+    return {
+        "submission": str(path),
+        "parts": parts,
+        "score": round(sum(part["score"] for part in parts.values()), 2),
+        "max": MAX_TOTAL,
+        "load_errors": submission.load_errors,
+    }
