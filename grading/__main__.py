@@ -1,0 +1,64 @@
+"""python -m grading: release, autograde every submission in parallel, feedback, grades.csv.
+
+This is `make grade`. Environment: GRADING_WORKERS sets the default number of workers.
+"""
+
+import argparse
+import logging
+import os
+import sys
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m grading", description=__doc__)
+    parser.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeatable)")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("GRADING_WORKERS", os.cpu_count() or 1)),
+                        help="parallel workers (default: GRADING_WORKERS or one per core)")
+    parser.add_argument("--force", action="store_true", help="regrade students whose submission and grader did not change")
+    args = parser.parse_args(argv)
+
+    from grading import batch, course, grades
+    from grading.worker import quiet
+
+    os.chdir(course.ROOT)
+    quiet()
+    release_assignment()
+    everyone = batch.student_ids()
+    chosen = everyone if not args.student else args.student
+    unknown = sorted(set(chosen) - set(everyone))
+    if unknown:
+        parser.error(f"no such student directory in submitted/: {', '.join(unknown)}")
+    print(f"grading {len(chosen)} submission(s) of '{course.ASSIGNMENT}' with {args.workers} worker(s)", flush=True)
+    results, elapsed = batch.grade_all(chosen, max(1, args.workers), force=args.force or bool(args.student))
+    # grades.csv always lists every student directory, also when only some were (re)graded now.
+    every_result = {r["student_id"]: r for r in (batch.load_result(s) for s in everyone) if r}
+    every_result.update({r["student_id"]: r for r in results})
+    missing = [s for s in everyone if s not in every_result]
+    for sid in missing:  # never graded yet (only others were asked for): say so instead of a silent 0
+        from grading.worker import result
+        every_result[sid] = result(sid, status="not graded yet (run make grade)")
+    grades.write_grades_csv(list(every_result.values()), course.GRADES_CSV)
+    print(grades.summary(results))
+    print(f"\n{len(results)} submission(s) in {elapsed:.1f} s; grades: {course.GRADES_CSV.relative_to(course.ROOT)}, "
+          f"feedback: {course.FEEDBACK.relative_to(course.ROOT)}/")
+    return 0
+
+
+def release_assignment():
+    """source/ -> release/ with nbgrader generate_assignment (also records the source cells in the gradebook)."""
+    from nbgrader.apps import NbGraderAPI
+
+    from grading.course import ASSIGNMENT, nbgrader_config
+
+    api = NbGraderAPI(config=nbgrader_config())
+    api.log.setLevel(logging.ERROR)
+    outcome = api.generate_assignment(ASSIGNMENT, force=True, create=True)
+    if not outcome["success"]:
+        sys.exit(f"generating the release failed:\n{outcome.get('error') or outcome.get('log')}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

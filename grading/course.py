@@ -1,0 +1,45 @@
+"""Where things are in the course directory, and the nbgrader configuration used to grade it."""
+
+from pathlib import Path
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from grader_tests.points import PARTS
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "perceptrons"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+SOURCE_NOTEBOOK = ROOT / "source" / ASSIGNMENT / NOTEBOOK
+SUBMITTED = ROOT / "submitted"
+AUTOGRADED = ROOT / "autograded"
+FEEDBACK = ROOT / "feedback"
+GRADES_CSV = ROOT / "grades.csv"
+# make grade's own state: staged copies of the submissions and one result file per student.
+STATE = ROOT / ".grading"
+STAGED = STATE / "submitted"
+RESULTS = STATE / "results"
+
+# grade_id of the test cell of each graded part in the exercise notebook.
+GRADE_ID_OF_PART = {part: f"{part}_checks" for part in PARTS}
+PART_OF_GRADE_ID = {grade_id: part for part, grade_id in GRADE_ID_OF_PART.items()}
+
+
+def nbgrader_config():
+    """The course's nbgrader_config.py, plus what `make grade` changes.
+
+    make grade reads submissions from the staged copies (so submitted/ is never modified) and
+    runs notebooks with grading.execute.GradingExecute instead of nbgrader's Execute.
+    """
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    from grading.execute import GradingExecute  # noqa: PLC0415 - keeps this module light to import
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
+
+    overlay = Config()
+    overlay.CourseDirectory.submitted_directory = str(STAGED.relative_to(ROOT))
+    overlay.Autograde.autograde_preprocessors = [
+        GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+    ]
+    config.merge(overlay)
+    return config

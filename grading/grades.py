@@ -1,0 +1,40 @@
+"""grades.csv and the end-of-run summary."""
+
+import csv
+import os
+
+from grader_tests.points import PARTS, POINTS
+
+COLUMNS = ["student_id", *PARTS, "total", "max_total", "status", "seconds"]
+
+
+def write_grades_csv(results, path):
+    """One row per student, sorted by id; written to a temporary file, then renamed (never half-written)."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        for res in sorted(results, key=lambda r: r["student_id"]):
+            writer.writerow({"student_id": res["student_id"], **{p: f"{res['scores'][p]:g}" for p in PARTS},
+                             "total": f"{res['total']:g}", "max_total": res["max_total"], "status": res["status"],
+                             "seconds": res["seconds"]})
+    os.replace(tmp, path)
+
+
+def summary(results):
+    """A text table: per part mean score and full marks; then the submissions that were not simply graded."""
+    n = len(results)
+    lines = [f"{'part':<20}{'mean':>8}{'max':>6}{'full marks':>12}"]
+    for part in PARTS:
+        scores = [r["scores"][part] for r in results]
+        mean = sum(scores) / n if n else 0.0
+        full = sum(score >= POINTS[part] for score in scores)
+        lines.append(f"{part:<20}{mean:>8.2f}{POINTS[part]:>6}{full:>7} / {n}")
+    totals = [r["total"] for r in results]
+    lines.append(f"{'total':<20}{(sum(totals) / n if n else 0):>8.2f}{sum(POINTS.values()):>6}")
+    flagged = [r for r in results if r["status"] != "graded"]
+    if flagged:
+        lines.append("")
+        lines.append(f"{len(flagged)} submission(s) need a look:")
+        lines.extend(f"  {r['student_id']}: {r['status']}" for r in sorted(flagged, key=lambda r: r["student_id"]))
+    return "\n".join(lines)

@@ -1,0 +1,127 @@
+"""Grading one student, inside a long-lived worker process (nbgrader is imported once per worker)."""
+
+import logging
+import os
+import time
+
+import nbformat
+
+from grading.course import (
+    ASSIGNMENT, AUTOGRADED, NOTEBOOK, PART_OF_GRADE_ID, ROOT, SUBMITTED, nbgrader_config,
+)
+from grading.intake import take_in
+from grader_tests.points import MAX_TOTAL, PARTS
+from grader_tests.submission import TIMEOUT_MARK
+
+_api = None
+_db_url = None
+
+# Error names in a cell's output that mean the grader stopped the cell, not that the code raised.
+STOPPED = {
+    "CellTimeoutError": "timed out",
+    "KeyboardInterrupt": "timed out",
+    "DeadKernelError": "kernel died",
+}
+
+
+def quiet():
+    """Silences nbgrader's known noise (SQLAlchemy 2.1 SAWarnings, checksum notices) in this process."""
+    import warnings
+
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+
+
+def start_worker():
+    """Pool initializer: one nbgrader API object per worker process."""
+    global _api, _db_url
+    os.chdir(ROOT)
+    quiet()
+    from nbgrader.apps import NbGraderAPI
+
+    config = nbgrader_config()
+    _api = NbGraderAPI(config=config)
+    _api.log.setLevel(logging.ERROR)
+    _db_url = _api.coursedir.db_url
+
+
+def _scores(student_id):
+    from nbgrader.api import Gradebook
+
+    scores = dict.fromkeys(PARTS, 0.0)
+    with Gradebook(_db_url) as gradebook:
+        notebook = gradebook.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student_id)
+        for grade in notebook.grades:
+            if grade.name in PART_OF_GRADE_ID:
+                scores[PART_OF_GRADE_ID[grade.name]] = float(grade.score or 0.0)
+    return scores
+
+
+def _part_of(cell):
+    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+    for part in PARTS:
+        if grade_id.startswith(f"{part}_"):
+            return part
+    return None
+
+
+def cell_problems(notebook_path):
+    """Sentences for cells the grader had to stop: 'timed out in cell 14 (softmax)'.
+
+    A cell is stopped by nbgrader's cell time-out (an error output), or one of the checks in a
+    test cell stopped a call of the student's code (SubmissionTimeout, reported in the output).
+    """
+    problems = []
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    for index, cell in enumerate(nb.cells):
+        part = _part_of(cell)
+        where = f"cell {index}" + (f" ({part})" if part else "")
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") in STOPPED:
+                problem = f"{STOPPED[output['ename']]} in {where}"
+            elif output.get("output_type") == "stream" and TIMEOUT_MARK in output.get("text", ""):
+                problem = f"timed out in {where}"
+            else:
+                continue
+            if problem not in problems:
+                problems.append(problem)
+    return problems
+
+
+def result(student_id, scores=None, status="graded", seconds=0.0, retried=False):
+    scores = scores or dict.fromkeys(PARTS, 0.0)
+    return {
+        "student_id": student_id,
+        "scores": scores,
+        "total": round(sum(scores.values()), 2),
+        "max_total": MAX_TOTAL,
+        "status": status,
+        "seconds": round(seconds, 2),
+        "retried": retried,
+    }
+
+
+def grade_student(student_id):
+    """Intake, autograde, feedback for one student; never raises."""
+    started = time.monotonic()
+    try:
+        intake = take_in(SUBMITTED / student_id)
+        if intake.problem:
+            return result(student_id, status=intake.problem, seconds=time.monotonic() - started)
+        outcome = _api.autograde(ASSIGNMENT, student_id, force=True, create=True)
+        if not outcome["success"]:
+            last = (outcome.get("error") or outcome.get("log") or "unknown error").strip().splitlines()[-1]
+            return result(student_id, status=f"autograde failed: {last}", seconds=time.monotonic() - started)
+        scores = _scores(student_id)
+        problems = cell_problems(AUTOGRADED / student_id / ASSIGNMENT / NOTEBOOK)
+        feedback = _api.generate_feedback(ASSIGNMENT, student_id, force=True)
+        if not feedback["success"]:
+            problems.append("feedback could not be generated")
+        status = "; ".join(problems) if problems else "graded"
+        if intake.notes:
+            status += " (" + "; ".join(intake.notes) + ")"
+        return result(student_id, scores, status, time.monotonic() - started)
+    except Exception as error:  # a grader bug must cost one row's status, never the batch
+        return result(student_id, status=f"grading error: {type(error).__name__}: {error}", seconds=time.monotonic() - started)

@@ -1,0 +1,37 @@
+"""nbgrader configuration, read by every nbgrader command run in this directory (and by `make grade`)."""
+
+import os
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+from grading.feedback import HideGraderTracebacks
+
+c = get_config()  # noqa: F821 - injected by traitlets when it loads this file
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+# --- The perceptrons course ---------------------------------------------------------------
+# Course id, shown in nbgrader's UI and used by its exchange.
+c.CourseDirectory.course_id = "perceptrons-course"
+# Paths are relative to this file, so every command works from a fresh clone wherever it lies.
+c.CourseDirectory.root = ROOT
+# SQLite gradebook at the root. timeout=60: parallel graders wait for the write lock instead of
+# failing with "database is locked" (each write holds it for milliseconds).
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db") + "?timeout=60"
+# Per-cell limit while autograding. A hidden test cell runs a part's checks (1-5 s on this
+# 2-core machine; each call of student code is itself limited to 30 s by the grader); 120 s
+# leaves room for slow but correct code and a loaded machine, and stops an endless loop.
+c.Execute.timeout = 120
+# A kernel that needs longer than this to start is broken, not slow.
+c.Execute.startup_timeout = 60
+# Keep stored outputs small: a print loop must not bloat the autograded notebook or feedback.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 40
+# Feedback shows each check's result and hint, never the hidden test source, the grader's code
+# or tracebacks that pass through them (nbgrader's default shows hidden tests verbatim).
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideGraderTracebacks, CSSHTMLHeaderPreprocessor]
+# A student who deleted a test cell gets it back from the gradebook instead of losing the part.
+c.OverwriteCells.add_missing_cells = True
+# Kernels log only errors: their start-up warnings would otherwise bury the grader's own messages.
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]

@@ -1,0 +1,139 @@
+"""The course end to end: source -> release -> autograde -> feedback -> grades.csv, on the demo class."""
+
+import csv
+import html
+import re
+import sys
+
+import nbformat
+import pytest
+
+from tests.course_copy import ROOT, copy_course, grade, run
+
+PARTS = ["softmax", "forward_pass", "cross_entropy_loss", "update_params", "train_nn", "MultiClassNet"]
+
+# Exact per-part scores of the demo submissions (see grading/demo.py for what each one does).
+EXPECTED = {
+    "alice": ([2, 2, 2, 1, 3, 2], "graded"),
+    "bob": ([0, 2, 0.4, 1, 3, 1], "graded"),  # softmax on axis 0, loss summed, ReLU in MultiClassNet
+    "carol": ([0, 0, 0, 0, 0, 0], "graded"),  # the untouched release
+    "dave": ([0, 2, 2, 1, 0, 2], "timed out in cell 45 (train_nn)"),  # softmax raises, train_nn loops forever
+}
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory):
+    course = copy_course(tmp_path_factory.mktemp("course"))
+    completed = grade(course)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return course, completed
+
+
+def read_grades(course):
+    with open(course / "grades.csv", newline="") as handle:
+        return {row["student_id"]: row for row in csv.DictReader(handle)}
+
+
+def test_grades_csv_has_exact_scores_for_the_demo_class(graded_course):
+    course, _ = graded_course
+    rows = read_grades(course)
+    assert sorted(rows) == sorted(EXPECTED)
+    for student, (scores, status) in EXPECTED.items():
+        row = rows[student]
+        assert [float(row[part]) for part in PARTS] == pytest.approx(scores), student
+        assert float(row["total"]) == pytest.approx(sum(scores))
+        assert float(row["max_total"]) == 12
+        assert row["status"] == status
+
+
+def test_grades_csv_columns(graded_course):
+    course, _ = graded_course
+    with open(course / "grades.csv", newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header[:10] == ["student_id", *PARTS, "total", "max_total", "status"]
+
+
+def test_summary_is_printed(graded_course):
+    _, completed = graded_course
+    for part in PARTS:
+        assert part in completed.stdout
+    assert "dave: timed out in cell 45 (train_nn)" in completed.stdout
+
+
+def _visible_text(path):
+    """What a reader of the HTML sees: tags removed, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+
+
+def _feedback_files(course):
+    return sorted((course / "feedback").glob("*/perceptrons/*.html"))
+
+
+def test_feedback_exists_for_every_student(graded_course):
+    course, _ = graded_course
+    assert sorted(p.parts[-3] for p in _feedback_files(course)) == sorted(EXPECTED)
+
+
+def test_feedback_shows_results_and_hints(graded_course):
+    course, _ = graded_course
+    bob = _visible_text(course / "feedback" / "bob" / "perceptrons" / "perceptrons.html")
+    assert "softmax: 0 / 2 points" in bob
+    assert "Hint: the normalisation runs down the columns" in bob
+    assert "Hint: the loss is summed over the samples" in bob
+    assert "MultiClassNet: 1 / 2 points" in bob
+
+
+def test_feedback_never_shows_hidden_tests_or_grader_code(graded_course):
+    course, _ = graded_course
+    grader_lines = set()
+    for module in [*(ROOT / "grader_tests").glob("*.py"), *(ROOT / "reference").glob("*.py")]:
+        for line in module.read_text().splitlines():
+            line = line.strip()
+            if len(line) > 25 and not line.startswith(("#", '"""', "import ", "from ")):
+                grader_lines.add(line)
+    source = nbformat.read(str(ROOT / "source" / "perceptrons" / "perceptrons.ipynb"), as_version=4)
+    for cell in source.cells:
+        hidden = re.search(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S)
+        if hidden:
+            grader_lines.update(line.strip() for line in hidden.group(1).splitlines() if line.strip())
+    assert len(grader_lines) > 200
+    for path in _feedback_files(course):
+        text = _visible_text(path)
+        for marker in ("HIDDEN TESTS", "grade_part", "grader_tests", "Traceback"):
+            assert marker not in text, (path, marker)
+        leaked = [line for line in grader_lines if line in text]
+        assert not leaked, (path, leaked[:3])
+
+
+def test_release_matches_what_source_generates(graded_course):
+    """make grade regenerated release/ in the copy from source/: it must equal the committed one."""
+    course, _ = graded_course
+    regenerated = nbformat.read(str(course / "release" / "perceptrons" / "perceptrons.ipynb"), as_version=4)
+    committed = nbformat.read(str(ROOT / "release" / "perceptrons" / "perceptrons.ipynb"), as_version=4)
+    assert regenerated == committed, "release/ is stale: run make grade (or nbgrader generate_assignment) and commit release/"
+    assert sorted(p.name for p in (ROOT / "release").rglob("*") if p.is_file()) == ["perceptrons.ipynb"]
+
+
+def test_regrading_keeps_results_and_regrades_one_student(graded_course):
+    course, _ = graded_course
+    before = read_grades(course)
+    completed = grade(course, "--student", "alice")
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    after = read_grades(course)
+    assert {k: {c: v for c, v in row.items() if c != "seconds"} for k, row in after.items()} == \
+        {k: {c: v for c, v in row.items() if c != "seconds"} for k, row in before.items()}
+    assert "grading 1 submission" in completed.stdout
+
+
+def test_plain_nbgrader_autograde_gives_the_same_scores(graded_course, tmp_path):
+    """A TA may use nbgrader's own commands; they grade with the same config and get the same scores."""
+    course = copy_course(tmp_path / "plain")
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    for args in (["generate_assignment", "perceptrons", "--force"], ["autograde", "perceptrons", "--student", "bob", "--force"],
+                 ["export", "--to", str(tmp_path / "plain.csv")]):
+        completed = run(nbgrader + args, cwd=course)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+    with open(tmp_path / "plain.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    bob = next(row for row in rows if row["student_id"] == "bob")
+    assert float(bob["raw_score"]) == pytest.approx(sum(EXPECTED["bob"][0]))
