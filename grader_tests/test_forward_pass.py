@@ -52,11 +52,20 @@ def test_forward_pass_uses_biases(submission):
     X = inputs.features("forward_pass_uses_biases_X", 4)
     W_1, b_1, W_2, b_2 = map(jnp.asarray, params)
     base = np.asarray(submission.call("forward_pass", (W_1, b_1, W_2, b_2), jnp.asarray(X)), dtype=np.float64)
-    shifted = submission.call("forward_pass", (W_1, b_1, W_2, b_2 + 1.5), jnp.asarray(X))
-    assert_close(shifted, base + 1.5, what="forward_pass with b_2 increased by 1.5 (should shift the logits by 1.5)", hint=NO_BIAS)
-    moved = np.asarray(submission.call("forward_pass", (W_1, b_1 + 1.0, W_2, b_2), jnp.asarray(X)), dtype=np.float64)
-    expected_moved = expected.forward_pass((W_1, b_1 + 1.0, W_2, b_2), X)
-    assert_close(moved, expected_moved, what="forward_pass with b_1 increased by 1.0", mistakes=mistakes(params, X)[:3], hint=NO_BIAS)
+    shifted_params = (W_1, b_1, W_2, b_2 + 1.5)
+    shifted = submission.call("forward_pass", shifted_params, jnp.asarray(X))
+    # A wrong output layer (softmax or tanh on top) does not shift either: name it, not the biases.
+    assert_close(
+        shifted, base + 1.5, what="forward_pass with b_2 increased by 1.5 (should shift the logits by 1.5)",
+        mistakes=mistakes(tuple(map(np.asarray, shifted_params)), X), hint=NO_BIAS,
+    )
+    moved_params = (W_1, b_1 + 1.0, W_2, b_2)
+    moved = np.asarray(submission.call("forward_pass", moved_params, jnp.asarray(X)), dtype=np.float64)
+    expected_moved = expected.forward_pass(moved_params, X)
+    assert_close(
+        moved, expected_moved, what="forward_pass with b_1 increased by 1.0",
+        mistakes=mistakes(tuple(map(np.asarray, moved_params)), X), hint=NO_BIAS,
+    )
 
 
 def test_forward_pass_gradient(submission):

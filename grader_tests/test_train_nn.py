@@ -17,6 +17,10 @@ from grader_tests.compare import CheckFailure, Hint
 
 N_ITER = 60
 LR = 0.5
+# test_train_nn_loss_decreases: a step goes down if it lowers the loss by more than this (relative)
+# rounding margin, and at least this fraction of the steps must go down.
+DECREASE_RTOL = 1e-12
+MIN_FRACTION_DOWN = 0.9
 
 WRONG_ORDER = Hint("wrong_order", "the return values are swapped: return params, loss_history (in that order)")
 SPARSE_HISTORY = Hint("sparse_history", "record the loss at every iteration (one entry per step), not every k steps")
@@ -70,6 +74,16 @@ def _unpack(outcome):
     return params, history
 
 
+def _own_losses(history):
+    """The recorded losses without probes.LOSS_SHIFT: the plain cross-entropy of each step.
+
+    A history that is not of the given loss_func (already failed in
+    test_train_nn_minimises_given_loss_func) is taken as it is, so that it is not failed again here.
+    """
+    losses = _losses(history)
+    return losses - probes.LOSS_SHIFT if np.all(losses >= probes.LOSS_SHIFT) else losses
+
+
 def _losses(history):
     values = []
     for i, value in enumerate(list(history)):
@@ -113,11 +127,20 @@ def test_train_nn_minimises_given_loss_func(trained):
 def test_train_nn_loss_decreases(trained):
     """The loss goes down on the rings data."""
     _, history = _unpack(trained)
-    losses = _losses(history) - probes.LOSS_SHIFT
+    losses = _own_losses(history)
     if len(losses) < 2 or not np.all(np.isfinite(losses)):
         raise CheckFailure(f"loss_history cannot show a decrease: {len(losses)} entries, finite: {bool(np.all(np.isfinite(losses)))}")
-    if not losses[-1] < 0.95 * losses[0]:
-        raise CheckFailure(f"the loss went from {losses[0]:.4f} to {losses[-1]:.4f} in {len(losses)} recorded steps with lr={LR}; expected a clear decrease", NEVER_UPDATES)
+    # How much the loss falls in N_ITER steps depends on the initialisation the student chose
+    # (Xavier with 64 hidden units: -1%, normal(0, 0.1) weights: -0.2%), but full-batch gradient
+    # descent at this lr lowers it at every step, by far more than rounding. Parameters that are
+    # never updated (or reset every step) give steps of exactly zero.
+    steps_down = np.diff(losses) < -DECREASE_RTOL * np.abs(losses[:-1])
+    if not (losses[-1] < losses[0] and np.mean(steps_down) >= MIN_FRACTION_DOWN):
+        raise CheckFailure(
+            f"the loss went from {losses[0]:.6g} to {losses[-1]:.6g} in {len(losses)} recorded steps with lr={LR}, "
+            f"going down in {int(steps_down.sum())} of {len(steps_down)} steps; expected it to go down at (almost) every step",
+            NEVER_UPDATES,
+        )
 
 
 def test_train_nn_params_are_trained(trained):
@@ -131,6 +154,6 @@ def test_train_nn_params_are_trained(trained):
     if logits.shape != Y.shape or not np.all(np.isfinite(logits)):
         raise CheckFailure(f"forward_pass with the returned params gives shape {logits.shape} (finite: {bool(np.all(np.isfinite(logits)))}); expected finite logits of shape {Y.shape}")
     final = float(expected.cross_entropy_loss(tuple(map(jnp.asarray, params)), X, Y))
-    first = float(_losses(history)[0]) - probes.LOSS_SHIFT if len(history) else np.inf
+    first = float(_own_losses(history)[0]) if len(history) else np.inf
     if not final < first:
         raise CheckFailure(f"the returned params have a loss of {final:.4f}, not below the first recorded loss {first:.4f}: are the trained params returned?", NEVER_UPDATES)

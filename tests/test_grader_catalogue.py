@@ -1,0 +1,198 @@
+"""The grader against a catalogue of known mistakes and correct rewrites (tests/submissions/variants.py).
+
+Every variant is written to a temporary directory and all of them, with correct.py, are graded
+by ONE `python -m grader_tests --json` call (one JAX start-up; about a minute and a half). The
+tests below then read that JSON:
+
+* a mutant loses points in its own part, keeps full points everywhere else, and is named by its
+  hint (with the hint's text in the message the student reads);
+* an alternative, and correct.py, get full marks;
+* the grader never trips on its own code (hint "grader_error");
+* grading is deterministic: a submission graded twice gives the same JSON.
+"""
+
+import importlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader_tests import probes, submission
+from grader_tests.compare import Hint
+from grader_tests.points import MAX_TOTAL, MODULE_OF_PART, PARTS
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "tests" / "submissions"
+CORRECT = SUBMISSIONS / "correct.py"
+GRADING_TIMEOUT = 900  # s for the whole catalogue; it needs well under 3 minutes
+
+
+def _load_variants():
+    spec = importlib.util.spec_from_file_location("grader_catalogue_variants", SUBMISSIONS / "variants.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+variants = _load_variants()
+MUTANTS, ALTERNATIVES = variants.MUTANTS, variants.ALTERNATIVES
+
+# Graded twice in the same call, to check that grading is deterministic.
+REPEATED_MUTANT = "train_sparse_history"
+
+# Hints a mutant may get besides its own (or, with hint None, at all), because they describe it too.
+ALSO_TRUE = {
+    "softmax_float_of_max": {"unstable"},  # subtracting the global max also turns far-off rows into 0/0
+    "train_zero_init": {"never_updates"},  # the loss indeed never goes down
+}
+
+
+def hint_texts(part):
+    """{hint id: student text} of the hints the checks of ``part`` can give."""
+    module = importlib.import_module(f"grader_tests.test_{MODULE_OF_PART[part]}")
+    texts = {}
+    for source in (submission, probes, module):  # the part's own hints win on equal ids
+        texts.update({value.id: value.text for value in vars(source).values() if isinstance(value, Hint)})
+    return texts
+
+
+def _ids(items):
+    return [item.id for item in items]
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """{variant id or "correct": JSON result}, plus "repeats": the results of the submissions graded twice."""
+    directory = tmp_path_factory.mktemp("variants")
+    paths = {}
+    for variant in [*MUTANTS, *ALTERNATIVES]:
+        path = directory / f"{variant.id}.py"
+        path.write_text(variants.build(variant), encoding="utf-8")
+        paths[variant.id] = str(path)
+    order = ["correct", *paths]
+    paths["correct"] = str(CORRECT)
+    repeated = ["correct", REPEATED_MUTANT]
+    argv = [paths[key] for key in order] + [paths[key] for key in repeated]
+    env = dict(os.environ, JAX_PLATFORMS="cpu", MPLBACKEND="Agg")
+    completed = subprocess.run(
+        [sys.executable, "-m", "grader_tests", "--json", *argv],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=GRADING_TIMEOUT,
+    )
+    assert completed.returncode == 0, f"the grader exited with {completed.returncode}:\n{completed.stderr[-3000:]}"
+    try:
+        results = json.loads(completed.stdout)
+    except json.JSONDecodeError as error:
+        pytest.fail(f"the grader's output is not JSON ({error}):\n{completed.stdout[:2000]}\n{completed.stderr[-2000:]}")
+    assert [result["submission"] for result in results] == argv
+    by_key = dict(zip(order, results))
+    by_key["repeats"] = {"first": [by_key[key] for key in repeated], "again": results[len(order):]}
+    return by_key
+
+
+def _failed(result, part):
+    return [check for check in result["parts"][part]["checks"] if not check["passed"]]
+
+
+def _describe(result, part):
+    lines = [f"  {c['name']}: hint={c['hint']!r}: {c['message'][:300]}" for c in _failed(result, part)]
+    return "\n".join(lines) or "  (no failed check)"
+
+
+# -- the catalogue itself ---------------------------------------------------------------------
+
+def test_catalogue_is_large_enough_and_well_formed():
+    assert len(MUTANTS) >= 30 and len(ALTERNATIVES) >= 10
+    ids = _ids(MUTANTS) + _ids(ALTERNATIVES)
+    assert len(ids) == len(set(ids)), "variant ids must be unique"
+    assert REPEATED_MUTANT in _ids(MUTANTS)
+    for variant in [*MUTANTS, *ALTERNATIVES]:
+        assert variant.part in PARTS, variant
+    assert all(variant.hint is None for variant in ALTERNATIVES)
+    for part in PARTS:
+        assert any(v.part == part for v in MUTANTS), f"no mutant of {part}"
+        assert any(v.part == part for v in ALTERNATIVES), f"no alternative of {part}"
+
+
+@pytest.mark.parametrize("variant", [v for v in MUTANTS if v.hint], ids=_ids([v for v in MUTANTS if v.hint]))
+def test_mutant_hint_is_one_the_grader_knows(variant):
+    assert variant.hint in hint_texts(variant.part), f"{variant.part} has no hint {variant.hint!r}"
+
+
+@pytest.mark.parametrize("variant", [*MUTANTS, *ALTERNATIVES], ids=_ids([*MUTANTS, *ALTERNATIVES]))
+def test_variant_source_compiles(variant):
+    compile(variants.build(variant), f"<{variant.id}>", "exec")
+
+
+# -- grading results --------------------------------------------------------------------------
+
+def test_correct_submission_gets_full_marks(graded):
+    result = graded["correct"]
+    assert result["score"] == MAX_TOTAL == 12 and result["load_errors"] == []
+    for part in PARTS:
+        assert result["parts"][part]["score"] == result["parts"][part]["max"], _describe(result, part)
+
+
+@pytest.mark.parametrize("variant", MUTANTS, ids=_ids(MUTANTS))
+def test_mutant_loses_points_in_its_part(graded, variant):
+    part = graded[variant.id]["parts"][variant.part]
+    assert part["score"] < part["max"], f"{variant.id} is not caught: {variant.part} gets {part['score']} / {part['max']}"
+
+
+@pytest.mark.parametrize("variant", MUTANTS, ids=_ids(MUTANTS))
+def test_mutant_keeps_full_points_in_other_parts(graded, variant):
+    result = graded[variant.id]
+    assert result["load_errors"] == []
+    for part in PARTS:
+        if part != variant.part:
+            got = result["parts"][part]
+            assert got["score"] == got["max"], (
+                f"{variant.id} (a mistake in {variant.part}) loses points in {part}:\n{_describe(result, part)}"
+            )
+
+
+@pytest.mark.parametrize("variant", [v for v in MUTANTS if v.hint], ids=_ids([v for v in MUTANTS if v.hint]))
+def test_mutant_gets_its_hint(graded, variant):
+    result = graded[variant.id]
+    text = hint_texts(variant.part)[variant.hint]
+    hinted = [check for check in _failed(result, variant.part) if check["hint"] == variant.hint]
+    assert hinted, f"no failed check of {variant.part} has hint {variant.hint!r}:\n{_describe(result, variant.part)}"
+    assert all(text in check["message"] for check in hinted), f"the student does not see the hint's text {text!r}"
+
+
+@pytest.mark.parametrize("variant", MUTANTS, ids=_ids(MUTANTS))
+def test_mutant_gets_no_misleading_hint(graded, variant):
+    """The failed checks name the mutant's own mistake, or none: never a mistake it did not make."""
+    result = graded[variant.id]
+    allowed = {None, variant.hint} | ALSO_TRUE.get(variant.id, set())
+    wrong = [check for check in _failed(result, variant.part) if check["hint"] not in allowed]
+    assert not wrong, f"{variant.id} gets hints it does not deserve:\n{_describe(result, variant.part)}"
+
+
+@pytest.mark.parametrize("variant", ALTERNATIVES, ids=_ids(ALTERNATIVES))
+def test_alternative_gets_full_marks(graded, variant):
+    result = graded[variant.id]
+    assert result["load_errors"] == []
+    for part in PARTS:
+        got = result["parts"][part]
+        assert got["score"] == got["max"], (
+            f"the correct alternative {variant.id} loses points in {part}:\n{_describe(result, part)}"
+        )
+    assert result["score"] == 12
+
+
+@pytest.mark.parametrize("key", ["correct", *_ids(MUTANTS), *_ids(ALTERNATIVES)])
+def test_grader_never_trips_on_its_own_code(graded, key):
+    result = graded[key]
+    errors = [(part, check) for part in PARTS for check in result["parts"][part]["checks"] if check["hint"] == "grader_error"]
+    assert not errors, "\n".join(f"{part}/{check['name']}: {check['message']}" for part, check in errors)
+
+
+def test_grading_is_deterministic(graded):
+    first, again = graded["repeats"]["first"], graded["repeats"]["again"]
+    assert len(first) == len(again) == 2
+    for one, two in zip(first, again):
+        assert json.dumps(one, sort_keys=True) == json.dumps(two, sort_keys=True), f"{one['submission']} graded twice differs"
