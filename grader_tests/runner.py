@@ -55,7 +55,11 @@ def run_checks(submission, parts=PARTS):
     args = [*files, "-c", str(HERE / "pytest.ini"), "--rootdir", str(HERE), "-q", "-p", "no:cacheprovider"]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pytest.main(args, plugins=[collector])
+        exit_code = pytest.main(args, plugins=[collector])
+    if exit_code == pytest.ExitCode.INTERRUPTED:
+        # Ctrl-C, or nbgrader interrupting a cell that ran past its time-out: a partial set of
+        # checks must not be scored as if it were complete.
+        raise KeyboardInterrupt("grading was interrupted")
     results = {}
     for part in parts:
         checks = collector.checks[part]

@@ -90,8 +90,8 @@ def guarded(what, limit=CALL_TIME_LIMIT):
         raise  # raised by the grader's own probes inside the call: keep its message and hint
     except _TimeLimit:
         raise SubmissionTimeout(f"{what} {TIMEOUT_MARK} {limit:g} s (an endless loop?)") from None
-    except (KeyboardInterrupt, SystemExit) as error:
-        raise SubmissionError(f"{what} stopped the program ({type(error).__name__})") from None
+    except SystemExit as error:
+        raise SubmissionError(f"{what} called exit() ({error})") from None
     except Exception as error:
         hint = NUMPY_HINT if _is_numpy_round_trip(error) else None
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""

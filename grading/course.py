@@ -1,5 +1,6 @@
 """Where things are in the course directory, and the nbgrader configuration used to grade it."""
 
+import os
 from pathlib import Path
 
 from traitlets.config import Config
@@ -19,6 +20,7 @@ GRADES_CSV = ROOT / "grades.csv"
 STATE = ROOT / ".grading"
 STAGED = STATE / "submitted"
 RESULTS = STATE / "results"
+LOGS = STATE / "logs"  # nbgrader's log of each student's last autograde
 
 # grade_id of the test cell of each graded part in the exercise notebook.
 GRADE_ID_OF_PART = {part: f"{part}_checks" for part in PARTS}
@@ -41,5 +43,8 @@ def nbgrader_config():
     overlay.Autograde.autograde_preprocessors = [
         GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
     ]
+    # Tests and impatient TAs may shorten the per-cell time-out (seconds); see README.
+    if os.environ.get("GRADING_CELL_TIMEOUT"):
+        overlay.GradingExecute.timeout = int(os.environ["GRADING_CELL_TIMEOUT"])
     config.merge(overlay)
     return config

@@ -6,12 +6,13 @@ submission that cannot be graded gets a status a TA can act on instead of a sile
 
 import json
 import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from grading.course import ASSIGNMENT, GRADE_ID_OF_PART, NOTEBOOK, STAGED
+from grading.course import ASSIGNMENT, GRADE_ID_OF_PART, NOTEBOOK, PART_OF_GRADE_ID, STAGED
 
 
 @dataclass
@@ -63,6 +64,29 @@ def _read(path):
         return None, f"notebook cannot be read by nbformat: {type(error).__name__}: {error}"
 
 
+def _repair_cell_ids(nb):
+    """Copied cells repeat their cell id, which nbformat (and so nbgrader) refuses: give copies new ids."""
+    seen = set()
+    for cell in nb.cells:
+        if cell.get("id") in seen:
+            cell["id"] = uuid.uuid4().hex[:8]
+        seen.add(cell.get("id"))
+
+
+def _drop_duplicate_test_cells(nb):
+    """Keeps the first copy of each test cell (a pasted copy would run the checks twice); returns the parts."""
+    seen, kept, dropped = set(), [], []
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in seen and grade_id in PART_OF_GRADE_ID:
+            dropped.append(PART_OF_GRADE_ID[grade_id])
+            continue
+        seen.add(grade_id)
+        kept.append(cell)
+    nb.cells = kept
+    return dropped
+
+
 def _restore_test_cell_order(nb):
     """Moves a part's test cell back behind its answer cell if the student moved it above; returns moved parts."""
     moved = []
@@ -92,6 +116,10 @@ def take_in(student_dir):
     if problem:
         intake.problem = problem
         return intake
+    _repair_cell_ids(nb)
+    dropped = _drop_duplicate_test_cells(nb)
+    if dropped:
+        intake.notes.append("duplicate test cells removed: " + ", ".join(dropped))
     moved = _restore_test_cell_order(nb)
     if moved:
         intake.notes.append("test cells moved back below their answers: " + ", ".join(moved))

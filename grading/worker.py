@@ -2,12 +2,13 @@
 
 import logging
 import os
+import re
 import time
 
 import nbformat
 
 from grading.course import (
-    ASSIGNMENT, AUTOGRADED, NOTEBOOK, PART_OF_GRADE_ID, ROOT, SUBMITTED, nbgrader_config,
+    ASSIGNMENT, AUTOGRADED, LOGS, NOTEBOOK, PART_OF_GRADE_ID, ROOT, SUBMITTED, nbgrader_config,
 )
 from grading.intake import take_in
 from grader_tests.points import MAX_TOTAL, PARTS
@@ -19,8 +20,8 @@ _db_url = None
 # Error names in a cell's output that mean the grader stopped the cell, not that the code raised.
 STOPPED = {
     "CellTimeoutError": "timed out",
-    "KeyboardInterrupt": "timed out",
     "DeadKernelError": "kernel died",
+    "SubmissionTimeLimit": "out of time",
 }
 
 
@@ -90,6 +91,18 @@ def cell_problems(notebook_path):
     return problems
 
 
+def _save_log(student_id, outcome):
+    LOGS.mkdir(parents=True, exist_ok=True)
+    (LOGS / f"{student_id}.log").write_text((outcome.get("log") or "") + "\n" + (outcome.get("error") or ""))
+
+
+def _first_error(outcome):
+    """The most specific line of a failed nbgrader run: the last exception message before its summary."""
+    lines = [line.strip() for line in ((outcome.get("log") or "") + "\n" + (outcome.get("error") or "")).splitlines()]
+    causes = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Exit|Interrupt)\b.*:", line) and "Please see" not in line]
+    return (causes[0] if causes else (lines[-1] if lines else "unknown error"))[:300]
+
+
 def result(student_id, scores=None, status="graded", seconds=0.0, retried=False):
     scores = scores or dict.fromkeys(PARTS, 0.0)
     return {
@@ -111,9 +124,10 @@ def grade_student(student_id):
         if intake.problem:
             return result(student_id, status=intake.problem, seconds=time.monotonic() - started)
         outcome = _api.autograde(ASSIGNMENT, student_id, force=True, create=True)
+        _save_log(student_id, outcome)
         if not outcome["success"]:
-            last = (outcome.get("error") or outcome.get("log") or "unknown error").strip().splitlines()[-1]
-            return result(student_id, status=f"autograde failed: {last}", seconds=time.monotonic() - started)
+            return result(student_id, status=f"autograde failed: {_first_error(outcome)} (log: {LOGS.name}/{student_id}.log)",
+                          seconds=time.monotonic() - started)
         scores = _scores(student_id)
         problems = cell_problems(AUTOGRADED / student_id / ASSIGNMENT / NOTEBOOK)
         feedback = _api.generate_feedback(ASSIGNMENT, student_id, force=True)

@@ -29,11 +29,11 @@ def environment():
     return env
 
 
-def run(args, cwd, timeout=1800):
+def run(args, cwd, timeout=1800, **env):
     """Runs a command in the course copy; returns the CompletedProcess (output captured as text)."""
-    return subprocess.run(args, cwd=cwd, env=environment(), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(args, cwd=cwd, env={**environment(), **env}, capture_output=True, text=True, timeout=timeout)
 
 
-def grade(course, *extra):
+def grade(course, *extra, **env):
     """`make grade` in ``course``: python -m grading."""
-    return run([sys.executable, "-m", "grading", *extra], cwd=course)
+    return run([sys.executable, "-m", "grading", *extra], cwd=course, **env)

@@ -61,8 +61,9 @@ def test_summary_is_printed(graded_course):
 
 
 def _visible_text(path):
-    """What a reader of the HTML sees: tags removed, entities decoded."""
-    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+    """What a reader of the HTML sees: styles, scripts and tags removed, entities decoded."""
+    page = re.sub(r"<(style|script)\b.*?</\1>", "", path.read_text(encoding="utf-8"), flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
 def _feedback_files(course):
@@ -137,3 +138,28 @@ def test_plain_nbgrader_autograde_gives_the_same_scores(graded_course, tmp_path)
         rows = list(csv.DictReader(handle))
     bob = next(row for row in rows if row["student_id"] == "bob")
     assert float(bob["raw_score"]) == pytest.approx(sum(EXPECTED["bob"][0]))
+
+
+def test_release_contains_no_solutions_or_hidden_tests():
+    release = nbformat.read(str(ROOT / "release" / "perceptrons" / "perceptrons.ipynb"), as_version=4)
+    text = nbformat.writes(release)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "grade_part", "grader_tests", "import reference", "from reference"):
+        assert marker not in text, marker
+    source = nbformat.read(str(ROOT / "source" / "perceptrons" / "perceptrons.ipynb"), as_version=4)
+    solution_lines = set()
+    for cell in source.cells:
+        for region in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S):
+            solution_lines.update(line.strip() for line in region.splitlines() if len(line.strip()) > 30)
+    assert solution_lines
+    leaked = [line for line in solution_lines if line in text]
+    assert not leaked, leaked[:3]
+    answers = [c for c in release.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    assert len(answers) == 7
+    assert all("raise NotImplementedError()" in c.source for c in answers)
+
+
+def test_source_notebook_passes_nbgrader_validate(tmp_path):
+    """The instructor's notebook runs top to bottom and every test cell passes (nbgrader validate)."""
+    course = copy_course(tmp_path, include=["nbgrader_config.py", "source", "grader_tests", "reference", "grading"])
+    completed = run([sys.executable, "-m", "nbgrader", "validate", "source/perceptrons/perceptrons.ipynb"], cwd=course)
+    assert "Success! Your notebook passes all the tests." in completed.stdout, completed.stdout[-3000:] + completed.stderr[-3000:]

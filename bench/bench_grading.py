@@ -1,0 +1,121 @@
+"""Benchmark: make grade against plain serial `nbgrader autograde` on a generated class.
+
+    .venv/bin/python bench/bench_grading.py [--students 12] [--workers 2]
+
+Builds a class of N submissions (correct ones and typical mistakes, no endless loops), grades it
+with `python -m grading` (what make grade runs) and with plain serial `nbgrader autograde` under
+the same nbgrader_config.py, checks that every student gets the same total, and prints both
+times, the speed-up, and the floor: executing one submission's notebook once with nbclient.
+Not part of the tests (timings depend on the machine); the README records its numbers.
+"""
+
+import argparse
+import csv
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grading.demo import MISTAKES, write_student  # noqa: E402
+from tests.course_copy import copy_course, environment  # noqa: E402
+
+# Mistakes that finish quickly (the benchmark measures throughput, not time-outs).
+QUICK_MISTAKES = [name for name in MISTAKES if name != "train_hangs"]
+
+
+def make_class(submitted, n):
+    """Every third student is correct; the others carry one or two typical mistakes; one is untouched."""
+    students = {}
+    for i in range(n):
+        sid = f"student{i:03d}"
+        if i == n - 1:
+            plan = (False, [])
+        elif i % 3 == 0:
+            plan = (True, [])
+        else:
+            first = QUICK_MISTAKES[i % len(QUICK_MISTAKES)]
+            second = QUICK_MISTAKES[(i * 7) % len(QUICK_MISTAKES)]
+            parts = {MISTAKES[first][0]: first, MISTAKES[second][0]: second}  # at most one mistake per cell
+            plan = (True, sorted(parts.values()))
+        write_student(submitted, sid, *plan)
+        students[sid] = plan
+    return students
+
+
+def timed(args, cwd, **env):
+    started = time.monotonic()
+    completed = subprocess.run(args, cwd=cwd, env={**environment(), **env}, capture_output=True, text=True)
+    elapsed = time.monotonic() - started
+    if completed.returncode != 0:
+        sys.exit(f"{' '.join(map(str, args))} failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
+    return elapsed
+
+
+def floor_seconds(notebook_path, cwd):
+    """Executing the notebook once, every cell, as 'Run All' does (kernel start included)."""
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    started = time.monotonic()
+    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(cwd)}}).execute()
+    return time.monotonic() - started
+
+
+def totals_from_grades_csv(path):
+    with open(path, newline="") as handle:
+        return {row["student_id"]: float(row["total"]) for row in csv.DictReader(handle)}
+
+
+def totals_from_export(path):
+    with open(path, newline="") as handle:
+        return {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle) if row["assignment"] == "perceptrons"}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=12)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    os.environ.update(JAX_PLATFORMS="cpu", MPLBACKEND="Agg")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ours = copy_course(Path(tmp) / "ours", include=["nbgrader_config.py", "source", "release", "grader_tests", "reference", "grading"])
+        make_class(ours / "submitted", args.students)
+        plain = copy_course(Path(tmp) / "plain", include=["nbgrader_config.py", "source", "release", "grader_tests", "reference", "grading"])
+        make_class(plain / "submitted", args.students)
+
+        floor_full = floor_seconds(ours / "submitted" / "student000" / "perceptrons" / "perceptrons.ipynb", ours)
+        t_ours = timed([sys.executable, "-m", "grading", "--workers", str(args.workers)], ours)
+        nbgrader = [sys.executable, "-m", "nbgrader"]
+        t_release = timed(nbgrader + ["generate_assignment", "perceptrons", "--force"], plain)
+        t_plain = timed(nbgrader + ["autograde", "perceptrons", "--force"], plain)
+        timed(nbgrader + ["export", "--to", str(plain / "plain.csv")], plain)
+
+        ours_totals = totals_from_grades_csv(ours / "grades.csv")
+        plain_totals = totals_from_export(plain / "plain.csv")
+        differ = {s: (ours_totals.get(s), plain_totals.get(s)) for s in sorted(set(ours_totals) | set(plain_totals))
+                  if ours_totals.get(s) != plain_totals.get(s)}
+        zeros = [s for s, (use_solution, _) in make_class(Path(tmp) / "again", args.students).items() if use_solution and ours_totals[s] == 0]
+
+    n = args.students
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"class: {n} generated submissions; workers: {args.workers}")
+    print(f"make grade (python -m grading): {t_ours:7.1f} s  ({t_ours / n:.1f} s per submission, includes release + feedback)")
+    print(f"plain serial nbgrader autograde: {t_plain:7.1f} s  ({t_plain / n:.1f} s per submission; + {t_release:.1f} s generate_assignment)")
+    print(f"speed-up (throughput): {t_plain / t_ours:.2f}x")
+    print(f"floor: executing one submission notebook once (Run All, nbclient): {floor_full:.1f} s")
+    print(f"make grade per submission / floor: {t_ours / n / floor_full:.2f}")
+    print(f"same total for every student: {'yes' if not differ else 'NO: ' + str(differ)}")
+    print(f"false zeros among answered submissions: {len(zeros)}")
+    return 1 if differ or zeros else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
