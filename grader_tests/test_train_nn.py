@@ -21,10 +21,13 @@ LR = 0.5
 # rounding margin, and at least this fraction of the steps must go down.
 DECREASE_RTOL = 1e-12
 MIN_FRACTION_DOWN = 0.9
+# test_train_nn_uses_lr: iterations of the lr=0 run.
+LR_ZERO_ITER = 5
 
 WRONG_ORDER = Hint("wrong_order", "the return values are swapped: return params, loss_history (in that order)")
 SPARSE_HISTORY = Hint("sparse_history", "record the loss at every iteration (one entry per step), not every k steps")
 IGNORES_LOSS_FUNC = Hint("ignores_loss_func", "the loss recorded is not the loss_func argument: compute and differentiate loss_func(params, X, Y_true), not a global loss")
+IGNORES_LR = Hint("ignores_lr", "the lr argument is not used as the step size: with lr=0 nothing may change; pass lr to update_params")
 NEVER_UPDATES = Hint("never_updates", "the loss does not go down: assign the result of update_params back to params inside the loop")
 
 
@@ -39,19 +42,29 @@ class Outcome:
         return self.result
 
 
-@pytest.fixture(scope="module")
-def trained(submission):
-    """One run of the submission's train_nn, shared by every check of this file."""
+def _train(submission, n_iter, lr):
     X, Y, _ = inputs.rings()
     try:
         with _x64():
             result = submission.call(
-                "train_nn", jnp.asarray(X), jnp.asarray(Y), N_ITER, LR, probes.shifted_loss,
+                "train_nn", jnp.asarray(X), jnp.asarray(Y), n_iter, lr, probes.shifted_loss,
                 replace=probes.all_reference_parts_but("train_nn"),
             )
         return Outcome(result=result)
     except CheckFailure as error:
         return Outcome(error=error)
+
+
+@pytest.fixture(scope="module")
+def trained(submission):
+    """One run of the submission's train_nn, shared by the checks of this file."""
+    return _train(submission, N_ITER, LR)
+
+
+@pytest.fixture(scope="module")
+def trained_with_lr_zero(submission):
+    """A short run with lr=0, in which nothing may change."""
+    return _train(submission, LR_ZERO_ITER, 0.0)
 
 
 def _x64():
@@ -157,3 +170,13 @@ def test_train_nn_params_are_trained(trained):
     first = float(_own_losses(history)[0]) if len(history) else np.inf
     if not final < first:
         raise CheckFailure(f"the returned params have a loss of {final:.4f}, not below the first recorded loss {first:.4f}: are the trained params returned?", NEVER_UPDATES)
+
+
+def test_train_nn_uses_lr(trained_with_lr_zero):
+    """With lr=0 the loss stays where it started: the lr argument is the step size."""
+    _, history = _unpack(trained_with_lr_zero)
+    losses = _losses(history)
+    if len(losses) == 0:
+        raise CheckFailure("loss_history is empty")
+    if not np.allclose(losses, losses[0], rtol=1e-9, atol=0.0):
+        raise CheckFailure(f"with lr=0 the loss still went from {losses[0]:.6g} to {losses[-1]:.6g} in {len(losses)} steps", IGNORES_LR)

@@ -86,6 +86,8 @@ def grade_all(ids, workers, force=False, fingerprint_of=fingerprint):
             results[sid] = previous
         else:
             todo.append(sid)
+    if len(todo) < len(ids):
+        print(f"{len(ids) - len(todo)} unchanged and already graded: kept (--force regrades them)", flush=True)
     started = time.monotonic()
     failures = 0
     bar = tqdm(total=len(ids), initial=len(ids) - len(todo), unit="student", dynamic_ncols=True,

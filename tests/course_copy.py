@@ -12,6 +12,7 @@ COURSE_FILES = ["nbgrader_config.py", "source", "release", "submitted", "grader_
 
 def copy_course(target, include=COURSE_FILES):
     target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
     for name in include:
         src = ROOT / name
         if src.is_dir():

@@ -198,6 +198,19 @@ MUTANTS = [
                 loss_history.append(float(loss))
             return params, loss_history
     """),
+    _m("train_ignores_lr", "train_nn", "ignores_lr", """
+        def train_nn(X, Y_true, n_iter, lr, loss_func):
+            k1, k2 = random.split(random.PRNGKey(0))
+            params = (random.normal(k1, (X.shape[1], 16)) * 0.5, jnp.zeros(16),
+                      random.normal(k2, (16, Y_true.shape[1])) * 0.5, jnp.zeros(Y_true.shape[1]))
+            step = jit(jax.value_and_grad(loss_func))
+            loss_history = []
+            for _ in range(n_iter):
+                loss, grads = step(params, X, Y_true)
+                params = update_params(params, grads, 0.05)  # a fixed step size instead of lr
+                loss_history.append(float(loss))
+            return params, loss_history
+    """),
     _m("train_ignores_loss_func", "train_nn", "ignores_loss_func", """
         def train_nn(X, Y_true, n_iter, lr, loss_func):
             k1, k2 = random.split(random.PRNGKey(0))
