@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grading.demo import MISTAKES, write_student  # noqa: E402
+from grading.execute import cells_to_skip  # noqa: E402
 from tests.course_copy import copy_course, environment  # noqa: E402
 
 # Mistakes that finish quickly (the benchmark measures throughput, not time-outs).
@@ -60,9 +61,13 @@ def timed(args, cwd, **env):
     return elapsed
 
 
-def floor_seconds(notebook_path, cwd):
-    """Executing the notebook once, every cell, as 'Run All' does (kernel start included)."""
+def floor_seconds(notebook_path, cwd, exercise_only=False):
+    """Executing the notebook once (kernel start included): every cell as 'Run All' does, or
+    only the cells grading needs (the exercise; lesson demos and plots left out)."""
     nb = nbformat.read(str(notebook_path), as_version=4)
+    if exercise_only:
+        skipped = cells_to_skip(nb)
+        nb.cells = [cell for i, cell in enumerate(nb.cells) if i not in skipped]
     started = time.monotonic()
     NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(cwd)}}).execute()
     return time.monotonic() - started
@@ -91,7 +96,9 @@ def main():
         plain = copy_course(Path(tmp) / "plain", include=["nbgrader_config.py", "source", "release", "grader_tests", "reference", "grading"])
         make_class(plain / "submitted", args.students)
 
-        floor_full = floor_seconds(ours / "submitted" / "student000" / "perceptrons" / "perceptrons.ipynb", ours)
+        one = ours / "submitted" / "student000" / "perceptrons" / "perceptrons.ipynb"
+        floor_full = floor_seconds(one, ours)
+        floor_exercise = floor_seconds(one, ours, exercise_only=True)
         t_ours = timed([sys.executable, "-m", "grading", "--workers", str(args.workers)], ours)
         nbgrader = [sys.executable, "-m", "nbgrader"]
         t_release = timed(nbgrader + ["generate_assignment", "perceptrons", "--force"], plain)
@@ -99,6 +106,8 @@ def main():
         timed(nbgrader + ["export", "--to", str(plain / "plain.csv")], plain)
 
         ours_totals = totals_from_grades_csv(ours / "grades.csv")
+        with open(ours / "grades.csv", newline="") as handle:
+            latencies = [float(row["seconds"]) for row in csv.DictReader(handle)]
         plain_totals = totals_from_export(plain / "plain.csv")
         differ = {s: (ours_totals.get(s), plain_totals.get(s)) for s in sorted(set(ours_totals) | set(plain_totals))
                   if ours_totals.get(s) != plain_totals.get(s)}
@@ -110,8 +119,11 @@ def main():
     print(f"make grade (python -m grading): {t_ours:7.1f} s  ({t_ours / n:.1f} s per submission, includes release + feedback)")
     print(f"plain serial nbgrader autograde: {t_plain:7.1f} s  ({t_plain / n:.1f} s per submission; + {t_release:.1f} s generate_assignment)")
     print(f"speed-up (throughput): {t_plain / t_ours:.2f}x")
-    print(f"floor: executing one submission notebook once (Run All, nbclient): {floor_full:.1f} s")
-    print(f"make grade per submission / floor: {t_ours / n / floor_full:.2f}")
+    print(f"floor: executing one submission notebook once, all cells (Run All): {floor_full:.1f} s; "
+          f"only the cells grading needs: {floor_exercise:.1f} s")
+    print(f"make grade time per submission / floor: {t_ours / n / floor_full:.2f} (all cells), "
+          f"{t_ours / n / floor_exercise:.2f} (grading cells)")
+    print(f"one student's own grading time in the batch (mean, max): {sum(latencies) / n:.1f} s, {max(latencies):.1f} s")
     print(f"same total for every student: {'yes' if not differ else 'NO: ' + str(differ)}")
     print(f"false zeros among answered submissions: {len(zeros)}")
     return 1 if differ or zeros else 0

@@ -1,0 +1,44 @@
+"""An interrupted batch continues where it stopped; a rerun loses nothing already graded."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.course_copy import copy_course, environment, grade
+from tests.test_course import EXPECTED, PARTS
+
+
+def test_an_interrupted_batch_resumes_without_regrading_finished_students(tmp_path):
+    course = copy_course(tmp_path / "course")
+    results = course / ".grading" / "results"
+    batch = subprocess.Popen([sys.executable, "-m", "grading", "--workers", "1"], cwd=course, env=environment(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not list(results.glob("*.json")) and time.monotonic() < deadline and batch.poll() is None:
+        time.sleep(0.5)
+    os.killpg(batch.pid, signal.SIGKILL)  # the TA's laptop dies mid-batch
+    batch.wait()
+    finished = {path.name: path.read_bytes() for path in results.glob("*.json")}
+    assert 1 <= len(finished) < len(EXPECTED)
+    assert not (course / "grades.csv").exists() or (course / "grades.csv").stat().st_size > 0
+
+    completed = grade(course)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert f"{len(finished)} unchanged and already graded: kept" in completed.stdout
+    for name, content in finished.items():  # finished students were not graded again
+        assert (results / name).read_bytes() == content
+    with open(course / "grades.csv", newline="") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    for student, (scores, status) in EXPECTED.items():
+        assert [float(rows[student][part]) for part in PARTS] == pytest.approx(scores), student
+        assert rows[student]["status"] == status
+
+    again = grade(course)  # nothing changed: everything kept, same grades
+    assert f"{len(EXPECTED)} unchanged and already graded: kept" in again.stdout
+    with open(course / "grades.csv", newline="") as handle:
+        assert {row["student_id"]: row for row in csv.DictReader(handle)} == rows
