@@ -43,6 +43,7 @@ def nbgrader_config():
     overlay.Autograde.autograde_preprocessors = [
         GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
     ]
+    overlay.GradingExecute.kernel_log = str(LOGS / "kernels.log")
     # Tests and impatient TAs may shorten the per-cell time-out (seconds); see README.
     if os.environ.get("GRADING_CELL_TIMEOUT"):
         overlay.GradingExecute.timeout = int(os.environ["GRADING_CELL_TIMEOUT"])

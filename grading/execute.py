@@ -94,6 +94,7 @@ class GradingExecute(Execute):
     memory_limit = Integer(4 * 2**30, help="address-space limit of the kernel, bytes (RLIMIT_AS)").tag(config=True)
     output_limit = Integer(200_000, help="characters of stream output kept per cell while it runs").tag(config=True)
     submission_budget = Float(600.0, help="seconds for the whole notebook; later cells are not run").tag(config=True)
+    kernel_log = Unicode("", help="file that receives the kernel process's stderr ('' keeps it)").tag(config=True)
     responsive_within = Float(10.0, help="seconds an interrupted kernel has to answer before it is replaced").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
@@ -115,7 +116,18 @@ class GradingExecute(Execute):
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
         kwargs.setdefault("preexec_fn", limit_memory)
-        await super().async_start_new_kernel(**kwargs)
+        # The kernel process's own log lines (start-up warnings) go to a file, not the TA's terminal;
+        # what student code prints still reaches the notebook through the kernel's messages.
+        log = None
+        if self.kernel_log:
+            os.makedirs(os.path.dirname(self.kernel_log), exist_ok=True)
+            log = open(self.kernel_log, "a")  # noqa: SIM115 - the kernel inherits a copy; ours closes below
+            kwargs.setdefault("stderr", log)
+        try:
+            await super().async_start_new_kernel(**kwargs)
+        finally:
+            if log is not None:
+                log.close()
         pgid = getattr(self.km.provisioner, "pgid", None)
         if pgid:
             self._pgids.add(pgid)
