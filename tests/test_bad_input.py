@@ -104,6 +104,8 @@ CASES = {
     "overwrites_names": ({NOTEBOOK: text(with_cell(
         "import builtins\nX = Y = y = Y_onehot = 'overwritten'\nnp = None\nbuiltins.sum = lambda *args, **kwargs: 0\n"
         "builtins.round = lambda *args, **kwargs: 0"))}, FULL, "graded"),
+    "warns_in_part": ({NOTEBOOK: text(answer_replaced("softmax_code", "import warnings\n\n" + SOLUTION_SOFTMAX.replace(
+        '    """', '    warnings.warn("softmax: a warning on stderr")\n    """', 1)))}, FULL, "graded"),
     "slow_but_correct": ({NOTEBOOK: text(answer_replaced("train_nn_code", answers_for(True, [])["train_nn_code"].replace(
         "loss_history.append(float(loss))", "loss_history.append(float(loss))\n        __import__('time').sleep(0.15)")))}, FULL, "graded"),
 }
