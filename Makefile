@@ -13,9 +13,20 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export JAX_PLATFORMS := cpu
 export MPLBACKEND := Agg
 
-.PHONY: grade test venv clean
+.PHONY: grade test venv sandbox-tool clean
 
 venv: $(STAMP)
+
+# Student code runs inside bubblewrap (README, "Security model"). Installed here when missing and
+# we are root with apt-get (as on CI); otherwise one sentence says what to run.
+sandbox-tool:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing bubblewrap (the sandbox for student code)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; } >/dev/null; \
+	  else \
+	    echo "bubblewrap (bwrap) is missing: install it with 'sudo apt-get install bubblewrap' (or your system's package), or grade with 'make grade GRADE_ARGS=--no-sandbox'" >&2; exit 1; \
+	  fi; }
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +35,10 @@ $(STAMP): requirements.txt
 	$(PY) -c "import site; open(site.getsitepackages()[0] + '/perceptrons_course.pth', 'w').write('$(CURDIR)\n')"
 	touch $(STAMP)
 
-grade: $(STAMP)
+grade: $(STAMP) $(if $(findstring --no-sandbox,$(GRADE_ARGS)),,sandbox-tool)
 	$(PY) -m grading $(if $(STUDENT),--student $(STUDENT)) $(if $(WORKERS),--workers $(WORKERS)) $(GRADE_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) sandbox-tool
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -1,41 +1,42 @@
 """The one interface through which the checks reach submitted code.
 
 Every check goes through a :class:`Submission`: call a named function with arrays (optionally with
-other parts swapped for the grader's versions), take a vector-Jacobian product through it, or
-build a named nn.Module and drive it through a :class:`ModuleHandle`. Arguments and swapped-in
-functions are arrays, numbers, tuples and module-level functions of the grader, so the same calls
-can later cross into a sandboxed process by pickling. :class:`InProcessSubmission` runs the code
-in this process, each submission in its own fresh namespace.
+other parts swapped for probes of :mod:`sandbox.probes`), take a vector-Jacobian product through
+it, or build a named nn.Module and drive it through a :class:`ModuleHandle`.
+
+The submitted code itself runs in :mod:`sandbox.agent`, reached through a *channel* that carries
+plain data (:mod:`sandbox.wire`): :class:`SocketChannel` to an agent in another process (inside
+the sandbox), :class:`LocalChannel` to an agent in this process (plain ``nbgrader autograde``,
+where the hidden test cell runs in the student's kernel). Both encode every request and answer,
+so the checks see exactly the same values either way.
 """
 
-import builtins
-import contextlib
-import io
-import json
-import signal
-import threading
-import types
-
-import numpy as np
+import socket
+from dataclasses import dataclass, field
 
 from grader_tests.compare import CheckFailure, Hint
-
-CALL_TIME_LIMIT = 30.0  # s per call of submitted code; a correct submission needs well under 5
-LOAD_TIME_LIMIT = 120.0  # s to run a submitted file before its names are looked up
-OUTPUT_LIMIT = 10_000  # characters of the submission's own prints kept per call
-
-# Every time-out message contains this; the batch grader looks for it to retry a submission alone.
-TIMEOUT_MARK = "did not finish within"
-
-# Cells a notebook submission does not need for its graded names (see the exercise notebook).
-SKIP_TAG = "skip-when-grading"
+from sandbox import wire
+from sandbox.agent import CALL_TIME_LIMIT, TIMEOUT_MARK
 
 NUMPY_HINT = Hint(
     "numpy",
     "the code converts JAX values to NumPy (np.* functions, np.asarray, float()); JAX cannot "
     "trace gradients or jit through NumPy, use jax.numpy (jnp) instead",
 )
-_NOT_OWN_CODE = ("reference", "grader_tests")
+GRAD_WRT_X = Hint(
+    "grad_wrt_X",
+    "the gradients handed to update_params do not have the structure of params: differentiate "
+    "loss_func with respect to params (its first argument, argnums=0), not X",
+)
+# Hints the sandbox side may name (by id) in a failed answer; any other id is ignored.
+_SANDBOX_HINTS = {NUMPY_HINT.id: NUMPY_HINT, GRAD_WRT_X.id: GRAD_WRT_X}
+
+# The grader waits this much longer than the agent's own per-call limit before it gives up on an
+# answer (the agent stops a slow call itself; this catches an agent that no longer answers).
+ANSWER_GRACE = 15.0
+
+# Stream text the executor looks for to report that the sandbox stopped answering.
+STOPPED_MARK = "the submission's process stopped answering"
 
 
 class SubmissionError(CheckFailure):
@@ -46,246 +47,174 @@ class SubmissionTimeout(SubmissionError):
     """Submitted code ran past its time limit."""
 
 
-class _TimeLimit(BaseException):
-    """Raised inside submitted code when its time is up (BaseException: a bare `except Exception` can't swallow it)."""
+class ChannelBroken(Exception):
+    """The agent is gone or no longer answers."""
 
 
-@contextlib.contextmanager
-def time_limit(seconds):
-    """Raises _TimeLimit in the main thread after ``seconds``; a no-op outside the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+@dataclass
+class Trace:
+    """What the sandbox reports about one call besides its value."""
 
-    def on_alarm(signum, frame):
-        raise _TimeLimit()
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    called: list = field(default_factory=list)  # probes the call used
+    evaluations: list = field(default_factory=list)  # [{"params": [arrays], "rows": int, "value": float}]
 
 
-class _CappedText(io.StringIO):
-    """A text sink that keeps the first OUTPUT_LIMIT characters and drops the rest."""
+class LocalChannel:
+    """An agent in this process, reached through the same encoding as a remote one."""
 
-    def write(self, text):
-        room = OUTPUT_LIMIT - self.tell()
-        if room > 0:
-            super().write(text[:room])
-        return len(text)
+    def __init__(self, agent):
+        self.agent = agent
 
+    def request(self, message):
+        answer = self.agent.handle(wire.loads(wire.dumps(message)[4:]))
+        return wire.loads(wire.dumps(answer)[4:])
 
-@contextlib.contextmanager
-def guarded(what, limit=CALL_TIME_LIMIT):
-    """Runs submitted code: output captured, time limited, its exceptions turned into SubmissionError."""
-    sink = _CappedText()
-    try:
-        with time_limit(limit), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            yield
-    except CheckFailure:
-        raise  # raised by the grader's own probes inside the call: keep its message and hint
-    except _TimeLimit:
-        raise SubmissionTimeout(f"{what} {TIMEOUT_MARK} {limit:g} s (an endless loop?)") from None
-    except SystemExit as error:
-        raise SubmissionError(f"{what} called exit() ({error})") from None
-    except Exception as error:
-        hint = NUMPY_HINT if _is_numpy_round_trip(error) else None
-        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise SubmissionError(f"{what} raised {type(error).__name__}: {message}"[:600], hint) from None
+    def close(self):
+        pass
 
 
-def _is_numpy_round_trip(error):
-    import jax
+class SocketChannel:
+    """An agent in another process, connected to a Unix socket of ours."""
 
-    numpy_errors = (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError)
-    return isinstance(error, numpy_errors)
+    def __init__(self, connection, timeout=CALL_TIME_LIMIT + ANSWER_GRACE):
+        self.connection = connection
+        self.timeout = timeout
+        self.broken = None
+
+    def hello(self, timeout):
+        """The agent's first message, sent once it has loaded the code: {"load_errors": [...]}."""
+        try:
+            self.connection.settimeout(timeout)
+            message = wire.receive(self.connection)
+        except (socket.timeout, EOFError, OSError, wire.WireError) as error:
+            self.broken = f"{STOPPED_MARK} before it was ready ({type(error).__name__}: {error})"
+            raise ChannelBroken(self.broken) from None
+        hello = message.get("hello")
+        return hello if isinstance(hello, dict) else {}
+
+    def request(self, message):
+        if self.broken:
+            raise ChannelBroken(self.broken)
+        try:
+            self.connection.settimeout(self.timeout)
+            wire.send(self.connection, message)
+            return wire.receive(self.connection)
+        except socket.timeout:
+            self.broken = f"{STOPPED_MARK} (no answer within {self.timeout:g} s)"
+        except (EOFError, OSError):
+            self.broken = f"{STOPPED_MARK} (it exited or crashed)"
+        except wire.WireError as error:
+            self.broken = f"{STOPPED_MARK} (it sent malformed data: {error})"
+        raise ChannelBroken(self.broken)
+
+    def close(self):
+        if not self.broken:
+            try:
+                self.connection.settimeout(5)
+                wire.send(self.connection, {"op": "done"})
+            except OSError:
+                pass
+        self.connection.close()
 
 
 class ModuleHandle:
-    """A built nn.Module of the submission, in float64."""
+    """A built nn.Module of the submission (float64), driven through the channel."""
 
-    def __init__(self, module, label):
-        self._module = module
+    def __init__(self, submission, handle, label):
+        self._submission = submission
+        self._handle = handle
         self._label = label
+
+    def _do(self, method, *args):
+        return self._submission._request({"op": "module", "handle": self._handle, "method": method,
+                                          "args": [wire.encode(a) for a in args]}, self._label)[0]
 
     def parameter_shapes(self):
         """Shapes of module.parameters(), in registration order."""
-        with guarded(f"{self._label}.parameters()"):
-            return [tuple(p.shape) for p in self._module.parameters()]
+        shapes = self._do("parameter_shapes")
+        return [tuple(int(n) for n in shape) for shape in shapes]
 
     def set_parameters(self, arrays):
         """Copies ``arrays`` into module.parameters(), in registration order."""
-        import torch
-
-        with guarded(f"{self._label}.parameters()"), torch.no_grad():
-            for param, array in zip(self._module.parameters(), arrays):
-                param.copy_(torch.as_tensor(np.asarray(array), dtype=param.dtype))
+        self._do("set_parameters", list(arrays))
 
     def forward(self, X):
-        """module(X) as a float64 ndarray, without gradients."""
-        import torch
-
-        with guarded(f"{self._label}.forward"), torch.no_grad():
-            out = self._module(torch.as_tensor(np.asarray(X), dtype=torch.float64))
-        return out
+        """module(X) as a float64 array, without gradients."""
+        return self._do("forward", X)
 
     def cross_entropy_gradients(self, X, y):
         """Gradients of nn.CrossEntropyLoss(module(X), y) w.r.t. module.parameters(), in order."""
-        import torch
-
-        with guarded(f"{self._label}.forward"):
-            self._module.zero_grad()
-            logits = self._module(torch.as_tensor(np.asarray(X), dtype=torch.float64))
-        if not isinstance(logits, torch.Tensor):
-            raise CheckFailure(f"{self._label}.forward returned a {type(logits).__name__}, expected a tensor")
-        loss = torch.nn.functional.cross_entropy(logits, torch.as_tensor(np.asarray(y), dtype=torch.long))
-        with guarded(f"backward through {self._label}"):
-            loss.backward()
-        return [None if p.grad is None else p.grad.detach().numpy().copy() for p in self._module.parameters()]
+        return self._do("cross_entropy_gradients", X, y)
 
 
 class Submission:
-    """What the checks may do with submitted code. See the module docstring."""
+    """Submitted code behind a channel; see the module docstring."""
 
-    label: str
+    def __init__(self, channel, label="submission", load_errors=()):
+        self.channel = channel
+        self.label = label
+        self.load_errors = list(load_errors)
+
+    def _request(self, message, what):
+        """(value, Trace) of one request; a SubmissionError when the code failed."""
+        try:
+            answer = self.channel.request(message)
+        except ChannelBroken as error:
+            raise SubmissionError(f"{what}: {error}") from None
+        trace = Trace(called=[str(c) for c in answer.get("called", [])][:20], evaluations=_evaluations(answer))
+        if "error" in answer:
+            error = answer["error"] if isinstance(answer["error"], dict) else {}
+            message = str(error.get("message", "failed"))[:600]
+            hint = _SANDBOX_HINTS.get(error.get("hint")) or (NUMPY_HINT if error.get("kind") == "numpy" else None)
+            if error.get("kind") == "timeout" and TIMEOUT_MARK in message:
+                raise SubmissionTimeout(message, hint)
+            raise SubmissionError(message, hint)
+        try:
+            return wire.decode(answer.get("ok")), trace
+        except wire.WireError as error:
+            raise SubmissionError(f"{what} returned data the grader cannot read ({error})") from None
+
+    def call_traced(self, name, *args, replace=None, jit=False):
+        """(name(*args), Trace); ``replace`` maps other names to probe names for the call's duration."""
+        message = {"op": "call", "name": name, "args": [wire.encode(a) for a in args],
+                   "replace": dict(replace or {}), "jit": bool(jit)}
+        return self._request(message, name)
 
     def call(self, name, *args, replace=None, jit=False):
-        """name(*args); ``replace`` maps other names to grader functions for the call's duration."""
-        raise NotImplementedError
+        """name(*args); see :meth:`call_traced`."""
+        return self.call_traced(name, *args, replace=replace, jit=jit)[0]
 
     def vjp(self, name, args, cotangent, replace=None):
         """(name(*args), grads w.r.t. every arg) through jax.vjp with ``cotangent``."""
-        raise NotImplementedError
+        message = {"op": "vjp", "name": name, "args": [wire.encode(a) for a in args],
+                   "cotangent": wire.encode(cotangent), "replace": dict(replace or {})}
+        value, _ = self._request(message, name)
+        if not (isinstance(value, tuple) and len(value) == 2):
+            raise SubmissionError(f"jax.vjp through {name} gave no result")
+        return value
 
     def build_module(self, name, *args):
         """A ModuleHandle of name(*args), converted to float64."""
-        raise NotImplementedError
+        handle, _ = self._request({"op": "build_module", "name": name, "args": [wire.encode(a) for a in args]}, name)
+        return ModuleHandle(self, int(handle), name)
+
+    def close(self):
+        self.channel.close()
 
 
-class InProcessSubmission(Submission):
-    """Submitted code defined in a namespace of this process."""
-
-    def __init__(self, namespace, label="submission", load_errors=()):
-        self.namespace = namespace
-        self.label = label
-        self.load_errors = list(load_errors)
-        self._timed_out = {}  # name -> message: a function that hung once is not waited for again
-
-    # -- construction ---------------------------------------------------------------------
-    @classmethod
-    def from_path(cls, path):
-        """Runs a .py file or the code cells of an .ipynb notebook in a fresh namespace."""
-        path = str(path)
-        namespace = {"__name__": "submission", "__builtins__": builtins}
+def _evaluations(answer):
+    records = []
+    for record in answer.get("evaluations", [])[:5000]:
         try:
-            chunks = _code_chunks(path)
-        except Exception as error:
-            return cls(namespace, path, [f"cannot read {path}: {type(error).__name__}: {error}"])
-        errors = []
-        for where, source in chunks:
-            # Compiled outside guarded(): it would turn the SyntaxError into a "raised" SubmissionError.
-            try:
-                code = compile(source, f"<{where}>", "exec")
-            except SyntaxError as error:
-                errors.append(f"{where} has a syntax error (line {error.lineno}): {error.msg}")
-                continue
-            try:
-                with guarded(f"running {where}", LOAD_TIME_LIMIT):
-                    exec(code, namespace)
-            except CheckFailure as error:
-                errors.append(str(error))
-        return cls(namespace, path, errors)
-
-    # -- lookup ---------------------------------------------------------------------------
-    def _get(self, name):
-        if name in self._timed_out:
-            raise SubmissionError(self._timed_out[name] + " (earlier in this part; not run again)")
-        value = self.namespace.get(name)
-        if value is None:
-            reason = f"{name} is not defined"
-            if self.load_errors:
-                reason += " (while loading the submission: " + "; ".join(self.load_errors)[:400] + ")"
-            raise SubmissionError(reason)
-        module = getattr(value, "__module__", None) or ""
-        if module.split(".")[0] in _NOT_OWN_CODE:
-            raise SubmissionError(f"{name} is taken from the grader's own code, not written in the submission")
-        return value
-
-    @contextlib.contextmanager
-    def _replaced(self, replace):
-        replace = replace or {}
-        missing = object()
-        saved = {name: self.namespace.get(name, missing) for name in replace}
-        self.namespace.update(replace)
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is missing:
-                    self.namespace.pop(name, None)
-                else:
-                    self.namespace[name] = value
-
-    # -- the interface ---------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _running(self, name, replace=None):
-        try:
-            with self._replaced(replace), guarded(name):
-                yield
-        except SubmissionTimeout as error:
-            self._timed_out[name] = str(error)
-            raise
-
-    def call(self, name, *args, replace=None, jit=False):
-        import jax
-
-        function = self._get(name)
-        with self._running(name, replace):
-            if jit:
-                function = jax.jit(function)
-            return function(*args)
-
-    def vjp(self, name, args, cotangent, replace=None):
-        import jax
-
-        function = self._get(name)
-        with self._running(name, replace):
-            out, pullback = jax.vjp(function, *args)
-            return out, pullback(cotangent)
-
-    def build_module(self, name, *args):
-        import torch
-
-        cls = self._get(name)
-        if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
-            raise SubmissionError(f"{name} is not a subclass of torch.nn.Module")
-        with guarded(f"{name}{args}"):
-            module = cls(*args).double()
-        return ModuleHandle(module, name)
+            params = [wire.decode(leaf) for leaf in record["params"]]
+            records.append({"params": params, "rows": int(record["rows"]), "value": float(record["value"])})
+        except (KeyError, TypeError, ValueError, wire.WireError):
+            continue  # a malformed record is simply not evidence
+    return records
 
 
-def _code_chunks(path):
-    """(where, source) pairs to run: the whole .py file, or each notebook code cell to run."""
-    if not path.endswith(".ipynb"):
-        with open(path, encoding="utf-8") as handle:
-            return [(path, handle.read())]
-    with open(path, encoding="utf-8") as handle:
-        notebook = json.load(handle)
-    chunks = []
-    for index, cell in enumerate(notebook.get("cells", [])):
-        if cell.get("cell_type") != "code":
-            continue
-        metadata = cell.get("metadata", {})
-        nbgrader = metadata.get("nbgrader", {})
-        if SKIP_TAG in metadata.get("tags", []) or (nbgrader.get("grade") and not nbgrader.get("solution")):
-            continue  # lesson demos, plots and the test cells themselves
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else source
-        # IPython magics and shell escapes mean nothing to plain Python.
-        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
-        chunks.append((f"cell {index}", "\n".join(lines)))
-    return chunks
+def in_process(namespace, label="notebook", load_errors=()):
+    """A Submission of a namespace of this process (no sandbox)."""
+    from sandbox.agent import Agent
+
+    return Submission(LocalChannel(Agent(namespace, load_errors)), label, load_errors)

@@ -4,6 +4,8 @@ This is `make grade`. Environment: GRADING_WORKERS sets the default number of wo
 """
 
 import argparse
+import datetime
+import json
 import logging
 import os
 import sys
@@ -18,13 +20,24 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=int(os.environ.get("GRADING_WORKERS", os.cpu_count() or 1)),
                         help="parallel workers (default: GRADING_WORKERS or one per core)")
     parser.add_argument("--force", action="store_true", help="regrade students whose submission and grader did not change")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run student code without the sandbox (where it cannot start); every row says [unsandboxed]")
     args = parser.parse_args(argv)
 
     from grading import batch, course, grades
+    from grading.sandbox import SandboxUnavailable, check_available
     from grading.worker import quiet
 
     os.chdir(course.ROOT)
     quiet()
+    sandboxed = not args.no_sandbox
+    if sandboxed:
+        try:
+            check_available()
+        except SandboxUnavailable as error:
+            sys.exit(f"make grade: {error}")
+    else:
+        print("grading WITHOUT the sandbox: student code can read and change this machine's files", flush=True)
     release_assignment()
     everyone = batch.student_ids()
     chosen = everyone if not args.student else args.student
@@ -32,19 +45,31 @@ def main(argv=None):
     if unknown:
         parser.error(f"no such student directory in submitted/: {', '.join(unknown)}")
     print(f"grading {len(chosen)} submission(s) of '{course.ASSIGNMENT}' with {args.workers} worker(s)", flush=True)
-    results, elapsed = batch.grade_all(chosen, max(1, args.workers), force=args.force or bool(args.student))
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    results, elapsed = batch.grade_all(chosen, max(1, args.workers), force=args.force or bool(args.student), sandboxed=sandboxed)
+    write_run_info(course.RUN_INFO, started=started, elapsed=round(elapsed, 2), workers=args.workers,
+                   students=len(results), grader_version=batch.grader_version()[:12], sandboxed=sandboxed)
     # grades.csv always lists every student directory, also when only some were (re)graded now.
     every_result = {r["student_id"]: r for r in (batch.load_result(s) for s in everyone) if r}
     every_result.update({r["student_id"]: r for r in results})
     missing = [s for s in everyone if s not in every_result]
     for sid in missing:  # never graded yet (only others were asked for): say so instead of a silent 0
-        from grading.worker import result
-        every_result[sid] = result(sid, status="not graded yet (run make grade)")
+        from grading import worker
+        worker._sandboxed = sandboxed
+        every_result[sid] = worker.result(sid, status="not graded yet (run make grade)")
     grades.write_grades_csv(list(every_result.values()), course.GRADES_CSV)
     print(grades.summary(results))
     print(f"\n{len(results)} submission(s) in {elapsed:.1f} s; grades: {course.GRADES_CSV.relative_to(course.ROOT)}, "
           f"feedback: {course.FEEDBACK.relative_to(course.ROOT)}/")
     return 0
+
+
+def write_run_info(path, **info):
+    """.grading/run.json: when and how the last batch ran (read by the class report)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info, indent=1))
+    os.replace(tmp, path)
 
 
 def release_assignment():

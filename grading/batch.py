@@ -16,7 +16,9 @@ from grading.course import RESULTS, ROOT, SOURCE_NOTEBOOK, SUBMITTED
 # Everything a grade depends on besides the submission itself.
 GRADER_INPUTS = [SOURCE_NOTEBOOK, ROOT / "nbgrader_config.py",
                  *sorted((ROOT / "grader_tests").glob("*.py")), *sorted((ROOT / "reference").glob("*.py")),
-                 *sorted((ROOT / "grading").glob("*.py"))]
+                 *sorted((ROOT / "grading").glob("*.py")), *sorted((ROOT / "sandbox").glob("*.py"))]
+# A pool that keeps breaking (a worker process dies) is given up after this many fresh starts.
+MAX_POOL_STARTS = 3
 
 
 def student_ids():
@@ -26,17 +28,32 @@ def student_ids():
     return sorted(p.name for p in SUBMITTED.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def fingerprint(student_id):
-    """Hash of the student's files and of the grader: equal fingerprints give equal grades."""
+def grader_version():
+    """Hash of the grader's own files (checks, reference, tooling, sandbox side, source notebook)."""
     digest = hashlib.sha256()
-    student_dir = SUBMITTED / student_id
-    for path in sorted(p for p in student_dir.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(student_dir)).encode())
-        digest.update(path.read_bytes())
     for path in GRADER_INPUTS:
         if path.is_file():
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def fingerprinter(sandboxed=True):
+    """fingerprint(student_id): hash of the student's files, the grader and the sandbox mode.
+
+    Equal fingerprints give equal grades; a grade made without the sandbox is never kept for a
+    sandboxed run (nor the other way round).
+    """
+    grader = f"{grader_version()} sandboxed={sandboxed}".encode()
+
+    def fingerprint(student_id):
+        digest = hashlib.sha256(grader)
+        student_dir = SUBMITTED / student_id
+        for path in sorted(p for p in student_dir.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(student_dir)).encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    return fingerprint
 
 
 def load_result(student_id):
@@ -58,13 +75,16 @@ def _needs_retry(res):
     return "timed out" in res["status"] or "kernel died" in res["status"]
 
 
-def _run_pool(ids, workers, on_done):
+def _run_pool(ids, workers, on_done, sandboxed=True):
     """Grades ``ids`` in a pool; a crashed worker process costs only a retry of the unfinished students."""
     pending = list(ids)
-    while pending:
+    for _ in range(MAX_POOL_STARTS):
+        if not pending:
+            return
         context = multiprocessing.get_context("spawn")
         try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=worker.start_worker) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=worker.start_worker,
+                                     initargs=(sandboxed,)) as pool:
                 futures = {pool.submit(worker.grade_student, sid): sid for sid in pending}
                 for future in as_completed(futures):
                     res = future.result()
@@ -72,13 +92,16 @@ def _run_pool(ids, workers, on_done):
                     on_done(res)
         except BrokenProcessPool:
             continue  # the students still pending go to a fresh pool
+    for sid in pending:  # never silently dropped: a row that says what happened
+        on_done(worker.result(sid, status=f"grading process crashed {MAX_POOL_STARTS} times; not graded"))
 
 
-def grade_all(ids, workers, force=False, fingerprint_of=fingerprint):
+def grade_all(ids, workers, force=False, sandboxed=True):
     """Grades the students in ``ids`` (skipping unchanged, already graded ones unless ``force``).
 
     Returns the results of every student in ``ids``.
     """
+    fingerprint_of = fingerprinter(sandboxed)
     results, todo = {}, []
     for sid in ids:
         previous = load_result(sid)
@@ -103,7 +126,7 @@ def grade_all(ids, workers, force=False, fingerprint_of=fingerprint):
         bar.set_postfix_str(f"not cleanly graded: {failures}")
         bar.update(1)
 
-    _run_pool(todo, workers, done)
+    _run_pool(todo, workers, done, sandboxed)
     bar.close()
     # A time-out or dead kernel under load may be the machine, not the code: once more, alone.
     retry = [sid for sid in todo if _needs_retry(results[sid])]
@@ -115,6 +138,6 @@ def grade_all(ids, workers, force=False, fingerprint_of=fingerprint):
             res["fingerprint"] = fingerprint_of(res["student_id"])
             results[res["student_id"]] = res
             save_result(res)
-        _run_pool(retry, 1, redone)
+        _run_pool(retry, 1, redone, sandboxed)
     elapsed = time.monotonic() - started
     return [results[sid] for sid in ids], elapsed

@@ -21,17 +21,20 @@ STATE = ROOT / ".grading"
 STAGED = STATE / "submitted"
 RESULTS = STATE / "results"
 LOGS = STATE / "logs"  # nbgrader's log of each student's last autograde
+CHECKS = STATE / "checks"  # the executor's per-check results of each student's last autograde
+RUN_INFO = STATE / "run.json"  # when and how the last batch ran
 
 # grade_id of the test cell of each graded part in the exercise notebook.
 GRADE_ID_OF_PART = {part: f"{part}_checks" for part in PARTS}
 PART_OF_GRADE_ID = {grade_id: part for part, grade_id in GRADE_ID_OF_PART.items()}
 
 
-def nbgrader_config():
+def nbgrader_config(sandbox=True):
     """The course's nbgrader_config.py, plus what `make grade` changes.
 
     make grade reads submissions from the staged copies (so submitted/ is never modified) and
-    runs notebooks with grading.execute.GradingExecute instead of nbgrader's Execute.
+    runs notebooks with grading.execute.GradingExecute instead of nbgrader's Execute: the kernel
+    in a sandbox (unless ``sandbox`` is False), the hidden checks outside it.
     """
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     from grading.execute import GradingExecute  # noqa: PLC0415 - keeps this module light to import
@@ -44,6 +47,8 @@ def nbgrader_config():
         GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
     ]
     overlay.GradingExecute.kernel_log = str(LOGS / "kernels.log")
+    overlay.GradingExecute.checks_dir = str(CHECKS)
+    overlay.GradingExecute.sandbox = sandbox
     # Tests and impatient TAs may shorten the per-cell time-out (seconds); see README.
     if os.environ.get("GRADING_CELL_TIMEOUT"):
         overlay.GradingExecute.timeout = int(os.environ["GRADING_CELL_TIMEOUT"])

@@ -1,23 +1,33 @@
 """The notebook executor of `make grade`: nbgrader's Execute, made safe for untrusted notebooks.
 
+The student's kernel runs in a sandbox (grading.sandbox); the hidden checks run here, outside it.
+A test cell (grade id ``<part>_checks``) is run in two steps: its visible checks in the kernel,
+then the part's hidden checks in this process (grader_tests.runner), which reach the student's
+functions through an agent the kernel starts on a Unix socket (sandbox.agent; plain data only).
+The cell's outputs are then what the grader wrote: the visible checks' text (errors and stderr
+turned into plain text), the checks' report, and the score as the cell's result, which nbgrader
+saves as the part's grade. Nothing the kernel prints can set a score.
+
 On top of nbgrader's Execute (per-cell time-out, errors allowed):
 - cells tagged ``skip-when-grading`` (lesson demos, plots) are not run, unless a running cell
   may need a name that only they define;
-- the kernel runs under a memory limit (RLIMIT_AS): a memory hog gets a MemoryError in its own cell;
+- the kernel runs under memory, process and file-size limits: a memory hog gets a MemoryError in its own cell;
 - a cell's stored output is capped while it runs, so a print loop cannot flood memory or feedback;
 - a kernel that dies (os._exit, segfault) or ignores the interrupt after a time-out is replaced by a
   fresh one, the cells that ran before are replayed silently, and grading goes on with the next
   cell: only the part whose cell broke loses points;
 - the whole submission has a time budget; cells past it are not run and say so;
-- when the notebook is done, the kernel's whole process group is killed (no student process lives on).
+- when the notebook is done, the kernel's sandbox is killed with every process in it.
 """
 
 import ast
 import builtins
 import copy
+import json
 import os
-import resource
+import re
 import signal
+import socket
 import time
 from queue import Empty
 
@@ -26,7 +36,13 @@ from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
-from traitlets import Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, Unicode
+
+from grader_tests.points import PARTS
+from grader_tests.report import format_part
+from grader_tests.runner import run_checks
+from grader_tests.submission import SocketChannel, Submission
+from grading.sandbox import Sandbox, kernel_manager
 
 SKIP_TAG = "skip-when-grading"
 
@@ -87,15 +103,43 @@ def _is_test_cell(cell):
     return utils.is_grade(cell) and not utils.is_solution(cell)
 
 
+# grade id of each part's test cell
+PART_OF_TEST_CELL = {f"{part}_checks": part for part in PARTS}
+# Written into a test cell's output when the kernel died while the part's checks ran.
+KERNEL_DIED_MARK = "the kernel died while the grader's checks ran"
+_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+
+
+def visible_part(source):
+    """A test cell's source without its hidden block (which make grade replaces by the checks run here)."""
+    return _HIDDEN.sub("", source)
+
+
+def _as_plain_text(outputs):
+    """Outputs of the visible checks as stdout text only: an error or stderr there must not set the grade."""
+    plain = []
+    for output in outputs:
+        if output.get("output_type") == "stream":
+            plain.append(new_output("stream", name="stdout", text=output.get("text", "")))
+        elif output.get("output_type") == "error":
+            text = f"the visible checks stopped: {output.get('ename', 'Error')}: {output.get('evalue', '')}\n"
+            plain.append(new_output("stream", name="stdout", text=text))
+        elif output.get("output_type") == "display_data":
+            plain.append(output)
+    return plain
+
+
 class GradingExecute(Execute):
     """Runs an untrusted submission; see the module docstring."""
 
     skip_tag = Unicode(SKIP_TAG, help="cells with this tag are not run when grading").tag(config=True)
-    memory_limit = Integer(4 * 2**30, help="address-space limit of the kernel, bytes (RLIMIT_AS)").tag(config=True)
+    sandbox = Bool(True, help="run the kernel in the bubblewrap sandbox (grading.sandbox)").tag(config=True)
     output_limit = Integer(200_000, help="characters of stream output kept per cell while it runs").tag(config=True)
     submission_budget = Float(600.0, help="seconds for the whole notebook; later cells are not run").tag(config=True)
     kernel_log = Unicode("", help="file that receives the kernel process's stderr ('' keeps it)").tag(config=True)
+    checks_dir = Unicode("", help="directory for each student's check results (<student>.json)").tag(config=True)
     responsive_within = Float(10.0, help="seconds an interrupted kernel has to answer before it is replaced").tag(config=True)
+    agent_start_within = Float(60.0, help="seconds the kernel has to connect its agent for a part's checks").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._skipped = cells_to_skip(nb, self.skip_tag)
@@ -103,19 +147,43 @@ class GradingExecute(Execute):
         self._output_chars = {}
         self._started = time.monotonic()
         self._pgids = set()
+        self._sandboxes = []
+        self._checks = {}
         try:
             return super().preprocess(nb, resources, km)
         finally:
             self._kill_process_groups()
+            for box in self._sandboxes:
+                box.cleanup()
+            self._save_checks(resources)
+
+    def _save_checks(self, resources):
+        student = ((resources or {}).get("nbgrader") or {}).get("student")
+        if self.checks_dir and student:
+            os.makedirs(self.checks_dir, exist_ok=True)
+            target = os.path.join(self.checks_dir, f"{student}.json")
+            with open(target + ".tmp", "w", encoding="utf-8") as handle:
+                json.dump({"sandboxed": self.sandbox, "parts": self._checks}, handle)
+            os.replace(target + ".tmp", target)
 
     # -- the kernel -------------------------------------------------------------------------
+    def create_kernel_manager(self):
+        notebook_dir = self.resources.get("metadata", {}).get("path") or os.getcwd()
+        inside_dir = "/home/student/" + os.path.basename(os.path.normpath(notebook_dir))
+        files = {}
+        for name in os.listdir(notebook_dir):  # the student's own (staged) files, read-only
+            path = os.path.join(notebook_dir, name)
+            if os.path.isfile(path):
+                files[f"{inside_dir}/{name}"] = path
+        box = Sandbox(files=files, cwd=inside_dir, enabled=self.sandbox)
+        self._sandboxes.append(box)
+        self._box = box
+        kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name") or "python3"
+        self.km = kernel_manager(box, kernel_name=kernel_name, config=self.config)
+        return self.km
+
     async def async_start_new_kernel(self, **kwargs):
-        limit = self.memory_limit
-
-        def limit_memory():  # runs in the kernel process, before Python starts
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-        kwargs.setdefault("preexec_fn", limit_memory)
+        kwargs.setdefault("preexec_fn", self._box.limits())
         # The kernel process's own log lines (start-up warnings) go to a file, not the TA's terminal;
         # what student code prints still reaches the notebook through the kernel's messages.
         log = None
@@ -123,6 +191,7 @@ class GradingExecute(Execute):
             os.makedirs(os.path.dirname(self.kernel_log), exist_ok=True)
             log = open(self.kernel_log, "a")  # noqa: SIM115 - the kernel inherits a copy; ours closes below
             kwargs.setdefault("stderr", log)
+            kwargs.setdefault("stdout", log)  # ipykernel's start-up banner, and C-level prints
         try:
             await super().async_start_new_kernel(**kwargs)
         finally:
@@ -137,15 +206,15 @@ class GradingExecute(Execute):
 
     async def async_start_new_kernel_client(self):
         kc = await super().async_start_new_kernel_client()
-        # Before any student code: the grader snapshots the builtins, which a student cell could
-        # otherwise overwrite before the checks import (grader_tests.notebook).
-        kc.execute("import grader_tests.notebook", silent=True, store_history=False)
+        self._box.close_to_sandbox()  # its sockets are bound: from now on it can create nothing there
+        # Before any student cell: the agent snapshots the builtins, which a cell could overwrite.
+        kc.execute("import sandbox.agent", silent=True, store_history=False)
         return kc
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     def _kill_process_groups(self):
-        """SIGKILL every process group a kernel of this notebook led: children the student left running die too."""
+        """SIGKILL every kernel's sandbox: bwrap leads the group, its PID namespace dies with it."""
         for pgid in self._pgids:
             try:
                 os.killpg(pgid, signal.SIGKILL)
@@ -156,14 +225,27 @@ class GradingExecute(Execute):
         """Does the kernel answer a kernel_info request within ``responsive_within`` seconds?"""
         try:
             msg_id = self.kc.kernel_info()
-            deadline = time.monotonic() + self.responsive_within
+            return self._await_reply(msg_id, self.responsive_within) is not None
+        except (DeadKernelError, RuntimeError):
+            return False
+
+    def _await_reply(self, msg_id, seconds):
+        """The shell reply to ``msg_id`` within ``seconds``, or None."""
+        deadline = time.monotonic() + seconds
+        try:
             while (left := deadline - time.monotonic()) > 0:
                 msg = run_sync(self.kc.shell_channel.get_msg)(timeout=left)
                 if msg["parent_header"].get("msg_id") == msg_id:
-                    return True
-        except (Empty, DeadKernelError, RuntimeError):
+                    return msg
+        except Empty:
+            return None
+        return None
+
+    def _alive(self):
+        try:
+            return bool(run_sync(self.km.is_alive)())
+        except Exception:
             return False
-        return False
 
     def _replace_kernel(self):
         """A fresh kernel with the definitions of every cell that ran before (outputs discarded)."""
@@ -206,6 +288,12 @@ class GradingExecute(Execute):
         if time.monotonic() - self._started >= self.submission_budget:
             cell.outputs = [_error("SubmissionTimeLimit", f"not run: the notebook used up its {self.submission_budget:g} s")]
             return cell, resources
+        part = PART_OF_TEST_CELL.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
+        if part is not None and _is_test_cell(cell):
+            return self._run_test_cell(cell, resources, index, part)
+        return self._run_code_cell(cell, resources, index)
+
+    def _run_code_cell(self, cell, resources, index):
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -221,3 +309,63 @@ class GradingExecute(Execute):
         elif not timed_out and not _is_test_cell(cell):
             self._replayable.append(index)
         return cell, resources
+
+    def _run_test_cell(self, cell, resources, index, part):
+        """The visible checks in the kernel, then the part's hidden checks here; the grader writes the outputs."""
+        source = cell.source
+        cell.source = visible_part(source)
+        try:
+            cell, resources = self._run_code_cell(cell, resources, index)
+        finally:
+            cell.source = source
+        visible = _as_plain_text(cell.get("outputs", []))
+        result, note = self._check_part(part)
+        self._checks[part] = result
+        report = format_part(part, result) + "\n" + (f"[{note}]\n" if note else "")
+        cell.outputs = visible + [
+            new_output("stream", name="stdout", text=report),
+            new_output("execute_result", data={"text/plain": repr(float(result["score"]))}, execution_count=cell.get("execution_count")),
+        ]
+        return cell, resources
+
+    def _check_part(self, part):
+        """(results of run_checks for ``part``, a note for the TA or None), talking to the kernel's agent."""
+        address = str(self._box.runtime / f"grader-{part}.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(address)
+        listener.listen(1)
+        self._box.close_to_sandbox()
+        msg_id = self.kc.execute(f"__import__('sandbox.agent').agent.serve({address!r}, globals())",
+                                 silent=True, store_history=False, allow_stdin=False)
+        listener.settimeout(self.agent_start_within)
+        connection = None
+        try:
+            connection, _ = listener.accept()
+            channel = SocketChannel(connection)
+            channel.hello(timeout=self.agent_start_within)
+        except (OSError, socket.timeout) as error:
+            channel = SocketChannel(socket.socket(socket.AF_UNIX))
+            channel.broken = f"the kernel did not start the grader's agent ({type(error).__name__})"
+        except Exception:  # ChannelBroken from hello()
+            pass
+        finally:
+            listener.close()
+            os.unlink(address)
+        try:
+            result = run_checks(Submission(channel, "notebook"), parts=(part,))[part]
+        finally:
+            channel.close()
+        return result, self._after_checks(msg_id)
+
+    def _after_checks(self, msg_id):
+        """Makes sure the kernel is back and idle after a part's checks; a note when it was not."""
+        if self._await_reply(msg_id, self.responsive_within) is not None:
+            return None
+        if not self._alive():
+            self._replace_kernel()
+            return KERNEL_DIED_MARK + " (os._exit, a crash, or too much memory)"
+        run_sync(self.km.interrupt_kernel)()
+        if self._await_reply(msg_id, self.responsive_within) is None:
+            self._replace_kernel()
+            return "the kernel stopped answering while the grader's checks ran and was restarted"
+        return None

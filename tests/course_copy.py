@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-COURSE_FILES = ["nbgrader_config.py", "source", "release", "submitted", "grader_tests", "reference", "grading"]
+COURSE_FILES = ["nbgrader_config.py", "source", "release", "submitted", "grader_tests", "reference", "grading", "sandbox"]
 
 
 def copy_course(target, include=COURSE_FILES):

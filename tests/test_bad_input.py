@@ -113,7 +113,7 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    course = copy_course(tmp_path_factory.mktemp("bad_input"), include=["nbgrader_config.py", "source", "grader_tests", "reference", "grading"])
+    course = copy_course(tmp_path_factory.mktemp("bad_input"), include=["nbgrader_config.py", "source", "grader_tests", "reference", "grading", "sandbox"])
     for student, (files, _, _) in CASES.items():
         for relative, content in files.items():
             path = course / "submitted" / student / relative

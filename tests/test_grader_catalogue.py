@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from grader_tests import probes, submission
+from grader_tests import submission
 from grader_tests.compare import Hint
 from grader_tests.points import MAX_TOTAL, MODULE_OF_PART, PARTS
 
@@ -55,7 +55,7 @@ def hint_texts(part):
     """{hint id: student text} of the hints the checks of ``part`` can give."""
     module = importlib.import_module(f"grader_tests.test_{MODULE_OF_PART[part]}")
     texts = {}
-    for source in (submission, probes, module):  # the part's own hints win on equal ids
+    for source in (submission, module):  # the part's own hints win on equal ids
         texts.update({value.id: value.text for value in vars(source).values() if isinstance(value, Hint)})
     return texts
 

@@ -1,0 +1,304 @@
+"""Where student code runs: a bubblewrap sandbox, and the process limits around it.
+
+Every run of student code goes through :class:`Sandbox`: the notebook kernel of ``make grade``
+(:class:`SandboxedKernelManager`, used by grading.execute) and the agent process of ``python -m
+grader_tests PATH`` (:func:`start_agent`). Inside, the code sees (README, "Security model"):
+
+* the Python environment and the system's /usr, read-only; the ``sandbox`` package (the agent,
+  the wire format, the probes), read-only; its own notebook or file, read-only;
+* a private, size-limited HOME, /tmp and /dev/shm; a minimal /dev and its own /proc;
+* a runtime directory holding only the kernel's sockets, or the grader's socket;
+* a scrubbed environment; its own PID, network, IPC and UTS namespaces (no network at all);
+* as root: another user id (one per grading process); otherwise the TA's id in a user namespace.
+
+It does not see the course directory (reference/, grader_tests/, source/, release/, other
+students, gradebook.db, .grading/, feedback/), the TA's HOME or environment. Limits: address
+space, processes, file size, open files; time is limited per call (the agent) and per cell and
+submission (grading.execute), and every process of the sandbox dies with it (PID namespace,
+--die-with-parent).
+"""
+
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_PACKAGE = ROOT / "sandbox"
+INSIDE_PACKAGES = "/opt/grader"  # PYTHONPATH inside: holds the sandbox package only
+INSIDE_HOME = "/home/student"
+
+MEMORY_LIMIT = 4 * 2**30  # bytes of address space (JAX reserves much more than it uses)
+PROCESS_LIMIT = 512  # processes and threads of the sandbox's user (JAX and torch start dozens)
+FILE_SIZE_LIMIT = 64 * 2**20  # bytes per file written
+OPEN_FILES_LIMIT = 1024
+TMPFS_SIZES = {"/tmp": 256 * 2**20, INSIDE_HOME: 128 * 2**20, "/dev/shm": 64 * 2**20}
+SANDBOX_UID_BASE = 200_000  # as root, sandboxes run as uid SANDBOX_UID_BASE + (pid % 50000)
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox cannot start here; str() is one sentence for the TA."""
+
+
+def _privileged():
+    return os.geteuid() == 0
+
+
+def sandbox_uid():
+    """The user id a sandbox of this process runs as (root only): one per grading process."""
+    return SANDBOX_UID_BASE + os.getpid() % 50_000
+
+
+def _system_binds():
+    """bwrap arguments for the read-only system: /usr, the merged-/usr links, the libraries' config."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "lib", "lib64", "sbin", "lib32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime"):
+        args += ["--ro-bind-try", path, path]
+    return args
+
+
+def _with_parent_directories(mounts):
+    """``mounts`` with ``--perms 0755 --dir`` before each mount whose parent directories do not exist yet.
+
+    bwrap creates missing parents with mode 0700, which the sandbox's user (as root: another uid)
+    could not traverse. A tmpfs hides what was made below its mount point, so that is made again.
+    """
+    arity = {"--ro-bind": 2, "--bind": 2, "--ro-bind-try": 2, "--symlink": 2, "--tmpfs": 1, "--proc": 1, "--dev": 1,
+             "--dir": 1, "--size": 1, "--perms": 1}
+    made, out, i = set(), [], 0
+    while i < len(mounts):
+        option = mounts[i]
+        n = arity[option]
+        chunk = mounts[i:i + 1 + n]
+        i += 1 + n
+        if option in ("--size", "--perms"):  # modifiers of the next mount: keep them next to it
+            out.extend(chunk)
+            continue
+        target = chunk[-1]
+        parents = [str(p) for p in reversed(Path(target).parents) if str(p) != "/" and str(p) not in made]
+        modifiers = []
+        while out and out[-2] in ("--size", "--perms") and len(out) >= 2:
+            modifiers = out[-2:] + modifiers
+            del out[-2:]
+        for parent in parents:
+            out += ["--perms", "0755", "--dir", parent]
+            made.add(parent)
+        out += modifiers + chunk
+        if option == "--tmpfs":
+            made = {p for p in made if not p.startswith(target + "/")}
+        made.add(target)
+    return out
+
+
+def _python_binds():
+    """The Python environment (venv and the interpreter it was made from), read-only at the same paths."""
+    paths = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    paths.add(os.path.dirname(os.path.realpath(sys.executable)))
+    args = []
+    for path in sorted(paths):
+        if not path.startswith("/usr"):
+            args += ["--ro-bind", path, path]
+    if os.path.realpath(sys.prefix) != sys.prefix:  # the venv reached through a symlink
+        args += ["--ro-bind", sys.prefix, sys.prefix]
+    return args
+
+
+def environment(extra=None):
+    """The environment inside: nothing of the TA's beyond what Python, JAX and matplotlib need."""
+    env = {
+        "HOME": INSIDE_HOME, "USER": "student", "LOGNAME": "student", "TMPDIR": "/tmp",
+        "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONPATH": INSIDE_PACKAGES, "PYTHONDONTWRITEBYTECODE": "1",
+        "JAX_PLATFORMS": "cpu", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib",
+    }
+    env.update(extra or {})
+    return env
+
+
+class Sandbox:
+    """One sandboxed run: its runtime directory, the files it may read, its command line and limits."""
+
+    def __init__(self, files=None, cwd=INSIDE_HOME, enabled=True):
+        """``files`` maps paths inside to host files bound read-only; ``enabled=False`` runs unsandboxed."""
+        self.enabled = enabled
+        self.files = dict(files or {})
+        self.cwd = cwd
+        self.uid = sandbox_uid() if enabled and _privileged() else None
+        self.runtime = Path(tempfile.mkdtemp(prefix="perceptrons-sandbox-"))
+        os.chmod(self.runtime, 0o700)
+
+    # -- the runtime directory --------------------------------------------------------------
+    def open_to_sandbox(self):
+        """Lets the sandbox create its sockets in the runtime directory (a kernel binds its own)."""
+        if self.uid is not None:
+            for path in [self.runtime, *self.runtime.iterdir()]:
+                os.chown(path, self.uid, self.uid)
+
+    def close_to_sandbox(self):
+        """From now on the sandbox can use the sockets there but create nothing (no disk to fill)."""
+        if self.uid is not None:
+            os.chown(self.runtime, 0, 0)
+            os.chmod(self.runtime, 0o711)
+            for path in self.runtime.iterdir():
+                if path.is_socket():
+                    os.chmod(path, 0o666)
+
+    def cleanup(self):
+        shutil.rmtree(self.runtime, ignore_errors=True)
+
+    # -- the command ------------------------------------------------------------------------
+    def wrap(self, command, env=None):
+        """The command line that runs ``command`` (a list) in this sandbox."""
+        if not self.enabled:
+            return list(command)
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            raise SandboxUnavailable(
+                "bubblewrap (bwrap) is not installed: run 'sudo apt-get install bubblewrap', or grade with --no-sandbox")
+        args = [bwrap, "--die-with-parent", "--new-session", "--unshare-ipc", "--unshare-pid", "--unshare-net",
+                "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
+        if not _privileged():
+            args += ["--unshare-user", "--disable-userns"]
+        mounts = _system_binds() + _python_binds()
+        mounts += ["--proc", "/proc", "--dev", "/dev"]
+        for path, size in TMPFS_SIZES.items():
+            mounts += ["--size", str(size), "--perms", "1777", "--tmpfs", path]
+        if self.cwd.startswith(INSIDE_HOME + "/"):  # the notebook's folder: writable, like a student's own
+            mounts += ["--perms", "1777", "--dir", self.cwd]
+        mounts += ["--ro-bind", str(SANDBOX_PACKAGE), f"{INSIDE_PACKAGES}/sandbox"]
+        mounts += ["--bind", str(self.runtime), str(self.runtime)]
+        for inside, outside in self.files.items():
+            mounts += ["--ro-bind", str(outside), inside]
+        args += _with_parent_directories(mounts)
+        args += ["--chdir", self.cwd, "--clearenv"]
+        for key, value in environment(env).items():
+            args += ["--setenv", key, value]
+        args.append("--")
+        if self.uid is not None:  # root: drop to an unprivileged user of this sandbox's own
+            args += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
+                     "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs"]
+        return args + list(command)
+
+    def limits(self):
+        """A preexec_fn for Popen: the resource limits, set in the child before bwrap starts."""
+        enabled = self.enabled
+        processes = PROCESS_LIMIT if (_privileged() or not enabled) else PROCESS_LIMIT + _own_process_count()
+
+        def apply():
+            resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if enabled:
+                resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+                resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+                resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES_LIMIT, OPEN_FILES_LIMIT))
+
+        return apply
+
+
+def _own_process_count():
+    """Processes and threads of this user now (RLIMIT_NPROC counts them all when we are not root)."""
+    uid, count = os.getuid(), 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry.name}/task"))
+            except OSError:
+                continue
+    return count
+
+
+def check_available():
+    """Raises SandboxUnavailable (one sentence) unless a sandbox can start here."""
+    sandbox = Sandbox()
+    try:
+        command = sandbox.wrap([sys.executable, "-c", "import sandbox.wire"])
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=60, preexec_fn=sandbox.limits())
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise SandboxUnavailable(f"the sandbox cannot start here ({error}); grade with --no-sandbox to grade anyway, unprotected") from None
+    finally:
+        sandbox.cleanup()
+    if completed.returncode != 0:
+        reason = (completed.stderr.strip().splitlines() or ["unknown error"])[-1][:200]
+        raise SandboxUnavailable(
+            f"the sandbox cannot start here (bwrap: {reason}; it needs user namespaces, Linux only); "
+            "grade with --no-sandbox to grade anyway, unprotected")
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel runs in a :class:`Sandbox` and talks over Unix sockets."""
+
+    sandbox = Any(None, help="the Sandbox of this kernel (set by grading.execute)")
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        command = super().format_kernel_cmd(extra_arguments)
+        self.sandbox.open_to_sandbox()  # the connection file exists now; the kernel binds its sockets here
+        return self.sandbox.wrap(command)
+
+
+def kernel_manager(sandbox, **kwargs):
+    """A SandboxedKernelManager for ``sandbox``: ipc transport, connection file in its runtime directory."""
+    km = SandboxedKernelManager(transport="ipc", ip=str(sandbox.runtime / "kernel"),
+                                connection_file=str(sandbox.runtime / "kernel.json"), **kwargs)
+    km.sandbox = sandbox
+    return km
+
+
+# -- the agent of `python -m grader_tests PATH` --------------------------------------------------
+
+class AgentProcess:
+    """A sandboxed agent process that loads one submitted file and then serves the grader's checks."""
+
+    def __init__(self, path, enabled=True):
+        """Starts the process (it imports, loads and connects in the background); see :meth:`connect`."""
+        self.path = Path(path).resolve()
+        inside = f"{INSIDE_HOME}/submission/{self.path.name}" if enabled else str(self.path)
+        files = {inside: self.path} if enabled and self.path.is_file() else {}
+        self.sandbox = Sandbox(files=files, enabled=enabled)
+        address = str(self.sandbox.runtime / "grader.sock")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(address)
+        self.listener.listen(1)
+        self.sandbox.close_to_sandbox()
+        command = [sys.executable, "-m", "sandbox.agent", address, inside, str(path)]
+        env = None if enabled else {**os.environ, "PYTHONPATH": str(ROOT)}
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
+        self.process = subprocess.Popen(self.sandbox.wrap(command), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=self.errors, env=env, preexec_fn=self.sandbox.limits(), start_new_session=True)
+
+    def connect(self, timeout=180):
+        """The connection to the agent; TimeoutError (with what it said) when it never connects."""
+        self.listener.settimeout(timeout)
+        try:
+            connection, _ = self.listener.accept()
+            return connection
+        except OSError:
+            self.errors.seek(0)
+            said = self.errors.read()[-500:].decode("utf-8", "replace").strip()
+            raise TimeoutError(f"the sandboxed process for {self.path} did not start within {timeout} s ({said or 'no message'})") from None
+        finally:
+            self.listener.close()
+
+    def stop(self):
+        """Kills the agent's whole sandbox (its PID namespace goes with bwrap) and removes its runtime directory."""
+        try:
+            os.killpg(self.process.pid, 9)
+        except OSError:
+            pass
+        self.process.wait()
+        self.listener.close()
+        self.errors.close()
+        self.sandbox.cleanup()
