@@ -12,14 +12,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from grader_tests.report import format_report  # noqa: E402
-from grader_tests.runner import grade_paths  # noqa: E402
-
-
-def _grade_one(path, sandbox):
-    from grading.worker import die_with_parent
-
-    die_with_parent()
-    return next(grade_paths([path], sandbox=sandbox))
+from grader_tests.runner import grade_one, grade_paths  # noqa: E402
 
 
 def _graded(paths, sandbox, jobs):
@@ -31,7 +24,7 @@ def _graded(paths, sandbox, jobs):
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from pool.map(_grade_one, paths, [sandbox] * len(paths))
+        yield from pool.map(grade_one, paths, [sandbox] * len(paths))
 
 
 def main(argv=None):

@@ -58,11 +58,19 @@ def expected_loss(params, X, Y, candidate):
 def matching(got, params, X, Y, called):
     """The candidate whose loss ``got`` equals (or the most likely one when none does)."""
     options = candidates(called)
-    tol = tolerances.lookup(tolerances.VALUE, np.asarray(got).dtype)
     for candidate in options:
+        tol = tolerances.lookup(tolerances.loss_value_table(p_true(params, X, Y, candidate)), np.asarray(got).dtype)
         if np.isclose(float(np.asarray(got, dtype=np.float64)), expected_loss(params, X, Y, candidate), rtol=tol.rtol, atol=tol.atol):
             return candidate
     return options[0]
+
+
+def p_true(params, X, Y, candidate):
+    """The probability each sample's true class gets under ``candidate``."""
+    forward, probabilities = candidate
+    logits = forward(*_args(params, X, Y)[:2])
+    probs = np.asarray(expected.softmax(logits) if probabilities is None else probabilities(logits))
+    return (probs * np.asarray(Y)).sum(axis=1)
 
 
 def mistakes(params, X, Y, candidate):
@@ -98,7 +106,8 @@ def test_cross_entropy_loss_value(submission, case):
     what = f"cross_entropy_loss for {n} samples"
     got = scalar(got, what)
     candidate = matching(got, params, X, Y, trace.called)
-    assert_close(got, expected_loss(params, X, Y, candidate), what=what, mistakes=mistakes(params, X, Y, candidate))
+    assert_close(got, expected_loss(params, X, Y, candidate), what=what, mistakes=mistakes(params, X, Y, candidate),
+                 table=tolerances.loss_value_table(p_true(params, X, Y, candidate)))
 
 
 def test_cross_entropy_loss_gradient(submission):
@@ -113,7 +122,8 @@ def test_cross_entropy_loss_gradient(submission):
     hint_for = lambda i: [Mistake(h, lambda i=i, m=m: np.asarray(want[i]) * m) for h, m in ((SUM_NOT_MEAN, 300.0), (MISSING_MINUS, -1.0), (MEAN_OVER_ALL, 1 / 3))]
     assert_tree_close(
         tuple(got_grads) if isinstance(got_grads, list) else got_grads, want,
-        what="gradient of cross_entropy_loss w.r.t.", names=inputs.PARAM_NAMES, table=tolerances.GRADIENT, mistakes_for=hint_for,
+        what="gradient of cross_entropy_loss w.r.t.", names=inputs.PARAM_NAMES,
+        table=tolerances.loss_gradient_table(p_true(params, X, Y, candidate)), mistakes_for=hint_for,
     )
 
 
@@ -136,7 +146,8 @@ def test_cross_entropy_loss_uses_its_arguments(submission):
         candidate = matching(got, p, x, y, trace.called)
         # Globals can only explain a loss that is right on the exercise data and wrong on the others.
         hint = None if label == "the exercise data" else READS_GLOBAL
-        assert_close(got, expected_loss(p, x, y, candidate), what=what, mistakes=mistakes(p, x, y, candidate), hint=hint)
+        assert_close(got, expected_loss(p, x, y, candidate), what=what, mistakes=mistakes(p, x, y, candidate), hint=hint,
+                     table=tolerances.loss_value_table(p_true(p, x, y, candidate)))
 
 
 def test_cross_entropy_loss_finite_differences(submission):

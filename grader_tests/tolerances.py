@@ -40,3 +40,25 @@ FINITE_DIFFERENCE = Tolerance(rtol=1e-6, atol=1e-8)
 def lookup(table, dtype):
     """The row of ``table`` for ``dtype``; anything that is not float32 is held to float64."""
     return table.get(np.dtype(dtype), table[np.dtype(np.float64)])
+
+
+# An epsilon inside the log, log(p + eps), or p clipped at eps, is what correct code does against
+# log(0): a widely used textbook's cross_entropy_error adds 1e-7 (oreilly-japan/deep-learning-from-
+# scratch, common/functions.py), Keras clips at 1e-7. Up to LOG_EPSILON it is accepted. On given
+# inputs it moves the loss by at most LOG_EPSILON * mean_n(1 / p_n), where p_n is the probability
+# of sample n's true class, and each gradient by a relative LOG_EPSILON / min_n(p_n); the loss
+# checks allow twice that on their own inputs (rounding). The mistakes the checks must catch change
+# the loss by factors (x N for a sum, / C, x 1.44 for log2, the sign...), far beyond these margins.
+LOG_EPSILON = 1e-7
+
+
+def loss_value_table(p_true):
+    """VALUE, loosened by what an epsilon of LOG_EPSILON in the log can change in this loss."""
+    margin = 2.0 * LOG_EPSILON * float(np.mean(1.0 / np.asarray(p_true)))
+    return {dtype: Tolerance(tol.rtol, tol.atol + margin) for dtype, tol in VALUE.items()}
+
+
+def loss_gradient_table(p_true):
+    """GRADIENT, loosened by what an epsilon of LOG_EPSILON in the log can change in its gradient."""
+    relative = 2.0 * LOG_EPSILON / float(np.min(np.asarray(p_true)))
+    return {dtype: Tolerance(max(tol.rtol, relative), tol.atol) for dtype, tol in GRADIENT.items()}

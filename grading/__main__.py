@@ -58,9 +58,13 @@ def main(argv=None):
         worker._sandboxed = sandboxed
         every_result[sid] = worker.result(sid, status="not graded yet (run make grade)")
     grades.write_grades_csv(list(every_result.values()), course.GRADES_CSV)
+    from grading.class_report import write_reports
+
+    run_info = json.loads(course.RUN_INFO.read_text()) if course.RUN_INFO.is_file() else None
+    write_reports(list(every_result.values()), run_info, course.ROOT)
     print(grades.summary(results))
     print(f"\n{len(results)} submission(s) in {elapsed:.1f} s; grades: {course.GRADES_CSV.relative_to(course.ROOT)}, "
-          f"feedback: {course.FEEDBACK.relative_to(course.ROOT)}/")
+          f"feedback: {course.FEEDBACK.relative_to(course.ROOT)}/, class report: class_report.html, checks.csv")
     return 0
 
 

@@ -42,7 +42,7 @@ from grader_tests.points import PARTS
 from grader_tests.report import format_part
 from grader_tests.runner import run_checks
 from grader_tests.submission import SocketChannel, Submission
-from grading.sandbox import Sandbox, kernel_manager
+from grading.sandbox import Sandbox, environment, kernel_manager
 
 SKIP_TAG = "skip-when-grading"
 
@@ -184,6 +184,8 @@ class GradingExecute(Execute):
 
     async def async_start_new_kernel(self, **kwargs):
         kwargs.setdefault("preexec_fn", self._box.limits())
+        if self.sandbox:  # bwrap itself (PID 1 inside, whose /proc/1/environ is visible) gets no TA variable either
+            kwargs.setdefault("env", environment())
         # The kernel process's own log lines (start-up warnings) go to a file, not the TA's terminal;
         # what student code prints still reaches the notebook through the kernel's messages.
         log = None

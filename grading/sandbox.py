@@ -274,7 +274,8 @@ class AgentProcess:
         self.listener.listen(1)
         self.sandbox.close_to_sandbox()
         command = [sys.executable, "-m", "sandbox.agent", address, inside, str(path)]
-        env = None if enabled else {**os.environ, "PYTHONPATH": str(ROOT)}
+        # bwrap itself (PID 1 inside, whose /proc/1/environ is visible) gets no TA variable either
+        env = environment() if enabled else {**os.environ, "PYTHONPATH": str(ROOT)}
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
         self.process = subprocess.Popen(self.sandbox.wrap(command), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=self.errors, env=env, preexec_fn=self.sandbox.limits(), start_new_session=True)

@@ -2,6 +2,7 @@
 
 import csv
 import html
+import json
 import re
 import sys
 
@@ -9,6 +10,7 @@ import nbformat
 import pytest
 
 from tests.course_copy import ROOT, copy_course, grade, run
+from tests.test_class_report import requires_browser, verify_report
 
 PARTS = ["softmax", "forward_pass", "cross_entropy_loss", "update_params", "train_nn", "MultiClassNet"]
 
@@ -186,3 +188,21 @@ def test_demo_submissions_match_the_release(tmp_path):
         made = nbformat.read(str(tmp_path / student / "perceptrons" / "perceptrons.ipynb"), as_version=4)
         committed = nbformat.read(str(ROOT / "submitted" / student / "perceptrons" / "perceptrons.ipynb"), as_version=4)
         assert made == committed, f"submitted/{student} is stale: run .venv/bin/python -m grading.demo"
+
+
+@requires_browser
+def test_class_report_of_the_demo_class_renders_and_matches_grades_csv(graded_course, tmp_path):
+    """make grade wrote class_report.html and checks.csv; the page renders in Chromium and its numbers match grades.csv."""
+    course, _ = graded_course
+    assert (course / "class_report.html").is_file() and (course / "checks.csv").is_file()
+    verify_report(course, tmp_path)
+
+
+def test_results_record_each_check_and_the_sandbox(graded_course):
+    course, _ = graded_course
+    alice = json.loads((course / ".grading" / "results" / "alice.json").read_text())
+    assert alice["sandboxed"] is True
+    assert sorted(alice["checks"]) == sorted(PARTS)
+    assert all(check["passed"] for checks in alice["checks"].values() for check in checks)
+    run = json.loads((course / ".grading" / "run.json").read_text())
+    assert run["sandboxed"] is True and run["students"] == len(EXPECTED)
