@@ -55,6 +55,11 @@ grade: $(STAMP) $(if $(findstring --no-sandbox,$(GRADE_ARGS)),,sandbox-tool)
 test: $(STAMP) sandbox-tool
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The quick loop (a few minutes): everything but the tests marked slow (whole-class batches,
+# the mutation catalogue, fresh installs). CI runs `make test`.
+test-fast: $(STAMP) sandbox-tool
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
 # The instructor's class report, rebuilt from the stored results without regrading.
 report: $(STAMP)
 	$(PY) -m grading.class_report $(if $(THRESHOLD),--threshold $(THRESHOLD))

@@ -91,9 +91,9 @@ def main():
     os.environ.update(JAX_PLATFORMS="cpu", MPLBACKEND="Agg")
 
     with tempfile.TemporaryDirectory() as tmp:
-        ours = copy_course(Path(tmp) / "ours", include=["nbgrader_config.py", "source", "release", "grader_tests", "reference", "grading"])
+        ours = copy_course(Path(tmp) / "ours", include=["nbgrader_config.py", "source", "release", "grader_tests", "reference", "grading", "sandbox"])
         make_class(ours / "submitted", args.students)
-        plain = copy_course(Path(tmp) / "plain", include=["nbgrader_config.py", "source", "release", "grader_tests", "reference", "grading"])
+        plain = copy_course(Path(tmp) / "plain", include=["nbgrader_config.py", "source", "release", "grader_tests", "reference", "grading", "sandbox"])
         make_class(plain / "submitted", args.students)
 
         one = ours / "submitted" / "student000" / "perceptrons" / "perceptrons.ipynb"

@@ -168,6 +168,8 @@ EXPECTED["forges_answers"] = [0] * 6  # its agent answers nonsense to every requ
 # thread and dies in later cells: the bomb costs the bomber (at most full marks, never more).
 EXPECTED["fork_bomb"] = None
 
+pytestmark = pytest.mark.slow  # a whole class graded end to end (minutes)
+
 
 def notebook(attack=None, answers=None, honest=False):
     solution = answers_for(True, [])

@@ -12,6 +12,8 @@ import pytest
 from tests.course_copy import copy_course, environment, grade
 from tests.test_course import EXPECTED, PARTS
 
+pytestmark = pytest.mark.slow  # a whole class graded end to end (minutes)
+
 
 def test_an_interrupted_batch_resumes_without_regrading_finished_students(tmp_path):
     course = copy_course(tmp_path / "course")
