@@ -30,7 +30,7 @@ def environment():
     return env
 
 
-def run(args, cwd, timeout=1800, **env):
+def run(args, cwd, timeout=3600, **env):
     """Runs a command in the course copy; returns the CompletedProcess (output captured as text)."""
     return subprocess.run(args, cwd=cwd, env={**environment(), **env}, capture_output=True, text=True, timeout=timeout)
 
