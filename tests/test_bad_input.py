@@ -23,6 +23,8 @@ NOTEBOOK = "perceptrons/perceptrons.ipynb"
 AFTER_SETUP = "exercise_setup"
 CHILD_MARK = "sleep 987654"
 
+pytestmark = pytest.mark.slow  # a whole class graded end to end (minutes)
+
 
 def correct():
     return student_notebook(answers_for(True, []))

@@ -30,6 +30,8 @@ SUBMISSIONS = ROOT / "tests" / "submissions"
 CORRECT = SUBMISSIONS / "correct.py"
 GRADING_TIMEOUT = 3600  # s for the whole catalogue: each submission in its own sandbox, ~8 s of CPU each
 
+pytestmark = pytest.mark.slow  # every variant graded in its own sandbox (minutes)
+
 
 def _load_variants():
     spec = importlib.util.spec_from_file_location("grader_catalogue_variants", SUBMISSIONS / "variants.py")
