@@ -172,10 +172,12 @@ class Sandbox:
                 "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
         if not _privileged():
             args += ["--unshare-user", "--disable-userns"]
-        mounts = _system_binds() + _python_binds()
-        mounts += ["--proc", "/proc", "--dev", "/dev"]
+        # The private filesystems first: what is bound afterwards stays visible on top of them
+        # (a venv or a course under /tmp, as in a CI checkout there).
+        mounts = ["--proc", "/proc", "--dev", "/dev"]
         for path, size in TMPFS_SIZES.items():
             mounts += ["--size", str(size), "--perms", "1777", "--tmpfs", path]
+        mounts += _system_binds() + _python_binds()
         if self.cwd.startswith(INSIDE_HOME + "/"):  # the notebook's folder: writable, like a student's own
             mounts += ["--perms", "1777", "--dir", self.cwd]
         mounts += ["--ro-bind", str(SANDBOX_PACKAGE), f"{INSIDE_PACKAGES}/sandbox"]
