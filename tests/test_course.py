@@ -22,6 +22,8 @@ EXPECTED = {
     "dave": ([0, 2, 2, 1, 0, 2], "timed out in cell 45 (train_nn)"),  # softmax raises, train_nn loops forever
 }
 
+pytestmark = pytest.mark.slow  # a whole class graded end to end (minutes)
+
 
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
