@@ -3,7 +3,12 @@
 #   make test    - all of the project's own tests
 # Both create .venv from the pinned requirements on first use.
 
-PYTHON ?= python3
+# The interpreter of .venv: PYTHON=... if given, else the first supported one tools/find_python.py
+# finds (python3, python3.14 ... python3.11 on PATH, then pyenv's versions). The supported versions
+# are stated once: requires-python in pyproject.toml.
+PYTHON ?=
+# uv installs the pinned set (pip if uv cannot; README "Set-up"); INSTALLER=pip uses pip alone.
+INSTALLER ?= uv
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -28,9 +33,18 @@ sandbox-tool:
 	    echo "bubblewrap (bwrap) is missing: install it with 'sudo apt-get install bubblewrap' (or your system's package), or grade with 'make grade GRADE_ARGS=--no-sandbox'" >&2; exit 1; \
 	  fi; }
 
-$(STAMP): requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# No supported interpreter: one sentence (found, needed, how to get one) and a stop. .venv is made
+# anew when it is missing or its interpreter is not the chosen one, else brought up to date.
+$(STAMP): requirements.txt pyproject.toml
+	@boot=; for b in python3 python3.14 python3.13 python3.12 python3.11 python; do \
+	  "$$b" -c "" >/dev/null 2>&1 && { boot=$$b; break; }; done; \
+	[ -n "$$boot" ] || { echo "found no Python on PATH, but this project needs Python $$(sed -n 's/^requires-python *= *"\(.*\)"/\1/p' pyproject.toml) (requires-python in pyproject.toml): install one (e.g. 'sudo apt-get install python3 python3-venv') and run make again." >&2; exit 1; }; \
+	py=$$("$$boot" tools/find_python.py $(if $(PYTHON),--python "$(PYTHON)")) || exit 1; \
+	if [ "$$($(PY) -c 'import sys; print(sys.base_prefix)' 2>/dev/null)" != "$$("$$py" -c 'import sys; print(sys.base_prefix)')" ]; then \
+	  echo "creating $(VENV) with Python $$("$$py" -c 'import platform; print(platform.python_version())') ($$py)"; \
+	  "$$py" -m venv --clear $(VENV) || exit 1; \
+	fi
+	$(PY) tools/install_requirements.py $(if $(filter pip,$(INSTALLER)),--pip-only) -r requirements.txt
 	# Kernels started by nbgrader must import reference/ and grader_tests/ from any directory.
 	$(PY) -c "import site; open(site.getsitepackages()[0] + '/perceptrons_course.pth', 'w').write('$(CURDIR)\n')"
 	touch $(STAMP)
