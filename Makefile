@@ -49,8 +49,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -c "import site; open(site.getsitepackages()[0] + '/perceptrons_course.pth', 'w').write('$(CURDIR)\n')"
 	touch $(STAMP)
 
-grade: $(STAMP) $(if $(findstring --no-sandbox,$(GRADE_ARGS)),,sandbox-tool)
-	$(PY) -m grading $(if $(STUDENT),--student $(STUDENT)) $(if $(WORKERS),--workers $(WORKERS)) $(GRADE_ARGS)
+grade: $(STAMP) $(if $(or $(findstring --no-sandbox,$(GRADE_ARGS)),$(SCHEDULER)),,sandbox-tool)
+	$(PY) -m grading $(if $(STUDENT),--student $(STUDENT)) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(GRADE_ARGS)
 
 test: $(STAMP) sandbox-tool
 	$(PY) -m pytest $(PYTEST_ARGS)

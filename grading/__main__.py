@@ -1,6 +1,8 @@
 """python -m grading: release, autograde every submission in parallel, feedback, grades.csv.
 
-This is `make grade`. Environment: GRADING_WORKERS sets the default number of workers.
+This is `make grade`. Students are graded as Dask tasks: on a LocalCluster of this machine by
+default, or on a running cluster with --scheduler (make grade SCHEDULER=tcp://host:8786).
+Environment: GRADING_WORKERS sets the default number of local workers.
 """
 
 import argparse
@@ -18,45 +20,66 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m grading", description=__doc__)
     parser.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeatable)")
     parser.add_argument("--workers", type=int, default=int(os.environ.get("GRADING_WORKERS", os.cpu_count() or 1)),
-                        help="parallel workers (default: GRADING_WORKERS or one per core)")
+                        help="parallel workers of the local cluster (default: GRADING_WORKERS or one per core)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="grade on the Dask cluster of this scheduler (tcp://host:8786) instead of on this machine")
     parser.add_argument("--force", action="store_true", help="regrade students whose submission and grader did not change")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run student code without the sandbox (where it cannot start); every row says [unsandboxed]")
     args = parser.parse_args(argv)
 
-    from grading import batch, course, grades
-    from grading.sandbox import SandboxUnavailable, check_available
-    from grading.worker import quiet
+    from grading import batch, cluster, course, grades
 
     os.chdir(course.ROOT)
-    quiet()
-    sandboxed = not args.no_sandbox
-    if sandboxed:
-        try:
-            check_available()
-        except SandboxUnavailable as error:
-            sys.exit(f"make grade: {error}")
-    else:
-        print("grading WITHOUT the sandbox: student code can read and change this machine's files", flush=True)
-    release_assignment()
     everyone = batch.student_ids()
     chosen = everyone if not args.student else args.student
     unknown = sorted(set(chosen) - set(everyone))
     if unknown:
         parser.error(f"no such student directory in submitted/: {', '.join(unknown)}")
-    print(f"grading {len(chosen)} submission(s) of '{course.ASSIGNMENT}' with {args.workers} worker(s)", flush=True)
+    sandboxed = not args.no_sandbox
+    settings = {"sandboxed": sandboxed, "cell_timeout": os.environ.get("GRADING_CELL_TIMEOUT")}
+    kit = cluster.GraderKit(batch.grader_kit(), batch.grader_version(), settings)
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    results, elapsed = batch.grade_all(chosen, max(1, args.workers), force=args.force or bool(args.student), sandboxed=sandboxed)
-    write_run_info(course.RUN_INFO, started=started, elapsed=round(elapsed, 2), workers=args.workers,
-                   students=len(results), grader_version=batch.grader_version()[:12], sandboxed=sandboxed)
+    try:
+        with cluster.Connection(kit, scheduler=args.scheduler, workers=max(1, args.workers)) as connection:
+            from grading.sandbox import SandboxUnavailable, check_available
+            from grading.worker import quiet
+
+            quiet()
+            if sandboxed and not args.scheduler:  # a cluster's workers check their own (grading.worker.prepare)
+                try:
+                    check_available()
+                except SandboxUnavailable as error:
+                    sys.exit(f"make grade: {error}")
+            elif not sandboxed:
+                print("grading WITHOUT the sandbox: student code can read and change the workers' files", flush=True)
+            release_assignment()
+            client = connection.client()
+            where, workers = cluster.describe(client), cluster.worker_count(client)
+            print(f"grading {len(chosen)} submission(s) of '{course.ASSIGNMENT}' on {where}", flush=True)
+            results, elapsed, keeping = batch.grade_all(chosen, client, force=args.force or bool(args.student), sandboxed=sandboxed)
+    except batch.SchedulerLost:
+        sys.exit(f"make grade: lost the connection to the Dask scheduler{' at ' + args.scheduler if args.scheduler else ''}; "
+                 f"every student graded so far is saved in {course.RESULTS.relative_to(course.ROOT)}/: run make grade again to continue")
+    except (OSError, TimeoutError) as error:
+        if not args.scheduler:
+            raise
+        sys.exit(f"make grade: cannot reach the Dask scheduler at {args.scheduler} ({error})")
+    except Exception as error:
+        from grading.sandbox import SandboxUnavailable
+
+        if not isinstance(error, (cluster.KitMismatch, SandboxUnavailable)):
+            raise
+        sys.exit(f"make grade: a worker cannot grade: {error}")
+    write_run_info(course.RUN_INFO, started=started, elapsed=round(elapsed, 2), workers=workers, cluster=where,
+                   students=len(results), grader_version=batch.grader_version()[:12], sandboxed=sandboxed,
+                   coordinator_seconds_per_student=round(keeping, 4))
     # grades.csv always lists every student directory, also when only some were (re)graded now.
     every_result = {r["student_id"]: r for r in (batch.load_result(s) for s in everyone) if r}
     every_result.update({r["student_id"]: r for r in results})
     missing = [s for s in everyone if s not in every_result]
     for sid in missing:  # never graded yet (only others were asked for): say so instead of a silent 0
-        from grading import worker
-        worker._sandboxed = sandboxed
-        every_result[sid] = worker.result(sid, status="not graded yet (run make grade)")
+        every_result[sid] = grades.result(sid, status="not graded yet (run make grade)", sandboxed=sandboxed)
     grades.write_grades_csv(list(every_result.values()), course.GRADES_CSV)
     from grading.class_report import write_reports
 

@@ -1,24 +1,36 @@
-"""Grading every student: parallel workers, progress, retries, resumable results."""
+"""Grading every student: Dask tasks, progress, retries, resumable results.
+
+Each student is one task (grading.worker.grade_submission) on the cluster that grading.cluster
+connects to; the task carries the student's notebooks and returns what the grade is made of.
+Here, on the coordinator, results are kept as they come (grading.store, .grading/results/). A
+worker that dies costs nothing: the scheduler gives its tasks to other workers (up to
+distributed's allowed-failures; then the row says so). A lost scheduler stops the batch
+(SchedulerLost) with every result so far saved, so the next make grade continues.
+"""
 
 import hashlib
 import json
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+import uuid
+from concurrent.futures import CancelledError
 
 from tqdm import tqdm
 
-from grading import worker
+from grading import cluster, grades, store
 from grading.course import RESULTS, ROOT, SOURCE_NOTEBOOK, SUBMITTED
 
-# Everything a grade depends on besides the submission itself.
-GRADER_INPUTS = [SOURCE_NOTEBOOK, ROOT / "nbgrader_config.py",
+# Everything a grade depends on besides the submission itself: the grader kit each worker gets.
+GRADER_INPUTS = [SOURCE_NOTEBOOK, ROOT / "nbgrader_config.py", ROOT / "grader_tests" / "pytest.ini",
                  *sorted((ROOT / "grader_tests").glob("*.py")), *sorted((ROOT / "reference").glob("*.py")),
                  *sorted((ROOT / "grading").glob("*.py")), *sorted((ROOT / "sandbox").glob("*.py"))]
-# A pool that keeps breaking (a worker process dies) is given up after this many fresh starts.
-MAX_POOL_STARTS = 3
+# Tasks queued on the cluster per worker thread: a worker never waits for its next student, and
+# the coordinator never holds every submission's bytes at once.
+QUEUED_PER_THREAD = 2
+
+
+class SchedulerLost(RuntimeError):
+    """The connection to the Dask scheduler is gone."""
 
 
 def student_ids():
@@ -28,13 +40,21 @@ def student_ids():
     return sorted(p.name for p in SUBMITTED.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def grader_kit():
+    """{path relative to the course directory: bytes} of GRADER_INPUTS, in order."""
+    return {str(path.relative_to(ROOT)): path.read_bytes() for path in GRADER_INPUTS if path.is_file()}
+
+
 def grader_version():
     """Hash of the grader's own files (checks, reference, tooling, sandbox side, source notebook)."""
-    digest = hashlib.sha256()
-    for path in GRADER_INPUTS:
-        if path.is_file():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return cluster.digest(grader_kit().values())
+
+
+def submission_files(student_id):
+    """{path in submitted/<student>/: bytes} of the student's notebooks: what intake looks at (grading.intake)."""
+    folder = SUBMITTED / student_id
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.ipynb"))
+            if p.is_file() and ".ipynb_checkpoints" not in p.parts}
 
 
 def fingerprinter(sandboxed=True):
@@ -75,32 +95,65 @@ def _needs_retry(res):
     return "timed out" in res["status"] or "kernel died" in res["status"]
 
 
-def _run_pool(ids, workers, on_done, sandboxed=True):
-    """Grades ``ids`` in a pool; a crashed worker process costs only a retry of the unfinished students."""
-    pending = list(ids)
-    for _ in range(MAX_POOL_STARTS):
-        if not pending:
-            return
-        context = multiprocessing.get_context("spawn")
-        try:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=worker.start_worker,
-                                     initargs=(sandboxed,)) as pool:
-                futures = {pool.submit(worker.grade_student, sid): sid for sid in pending}
-                for future in as_completed(futures):
-                    res = future.result()
-                    pending.remove(futures[future])
-                    on_done(res)
-        except BrokenProcessPool:
-            continue  # the students still pending go to a fresh pool
-    for sid in pending:  # never silently dropped: a row that says what happened
-        on_done(worker.result(sid, status=f"grading process crashed {MAX_POOL_STARTS} times; not graded"))
+def _outcome(future, sandboxed):
+    """The task's outcome, or one with a row saying why there is none; SchedulerLost when the scheduler is gone."""
+    from distributed import KilledWorker
+
+    student_id = future.key.split("/")[1]
+    if future.status == "cancelled":
+        raise SchedulerLost("lost the connection to the Dask scheduler")
+    try:
+        return future.result()
+    except CancelledError:
+        raise SchedulerLost("lost the connection to the Dask scheduler") from None
+    except cluster.KitMismatch:
+        raise
+    except KilledWorker:  # its worker died allowed-failures + 1 times: a crash of the grading process, not the code
+        status = "grading process crashed on every worker it was given to; not graded"
+    except Exception as error:
+        status = f"grading error on the worker: {type(error).__name__}: {error}"[:400]
+    return {"result": grades.result(student_id, status=status, sandboxed=sandboxed), "log": "", "kernel_log": "",
+            "gradebook": None, "files": {}}
 
 
-def grade_all(ids, workers, force=False, sandboxed=True):
-    """Grades the students in ``ids`` (skipping unchanged, already graded ones unless ``force``).
+def _run(client, ids, on_done, version, sandboxed, at_once=None):
+    """Grades ``ids`` as tasks on ``client``, at most ``at_once`` queued (default: by the cluster's threads)."""
+    from distributed import as_completed
 
-    Returns the results of every student in ``ids``.
+    batch = uuid.uuid4().hex[:8]
+    pending = list(reversed(ids))
+
+    def submit():
+        sid = pending.pop()
+        return client.submit(cluster.grade, sid, submission_files(sid), version,
+                             key=f"grade/{sid}/{batch}", pure=False)
+
+    def limit():
+        return at_once or QUEUED_PER_THREAD * max(1, cluster.worker_threads(client))
+
+    running = as_completed([submit() for _ in range(min(limit(), len(pending)))])
+    for future in running:
+        outcome = _outcome(future, sandboxed)
+        future.release()
+        on_done(outcome)
+        if pending:
+            wanted = limit()
+            while pending and running.count() < wanted:
+                running.add(submit())
+
+
+def grade_all(ids, client, force=False, sandboxed=True):
+    """Grades the students in ``ids`` on ``client`` (skipping unchanged, already graded ones unless ``force``).
+
+    Returns (the results of every student in ``ids``, seconds, the coordinator's seconds per
+    graded student spent keeping results). SchedulerLost when the scheduler goes away (every
+    result so far is saved).
     """
+    from nbgrader.api import Gradebook
+
+    from grading.course import nbgrader_config
+
+    version = grader_version()
     fingerprint_of = fingerprinter(sandboxed)
     results, todo = {}, []
     for sid in ids:
@@ -113,31 +166,40 @@ def grade_all(ids, workers, force=False, sandboxed=True):
         print(f"{len(ids) - len(todo)} unchanged and already graded: kept (--force regrades them)", flush=True)
     started = time.monotonic()
     failures = 0
+    keeping = 0.0  # seconds this process spends keeping results (files, logs, gradebook, result file)
     bar = tqdm(total=len(ids), initial=len(ids) - len(todo), unit="student", dynamic_ncols=True,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}")
+    gradebook = Gradebook(nbgrader_config().CourseDirectory.db_url)
 
-    def done(res):
-        nonlocal failures
+    def kept(outcome, retried=False):
+        nonlocal keeping
+        began = time.monotonic()
+        res = outcome["result"]
+        res["retried"] = retried
         res["fingerprint"] = fingerprint_of(res["student_id"])
+        store.keep(outcome, gradebook)
         results[res["student_id"]] = res
-        if not _needs_retry(res):
+        if retried or not _needs_retry(res):
             save_result(res)
-        failures += res["status"] != "graded"
+        keeping += time.monotonic() - began
+
+    def done(outcome):
+        nonlocal failures
+        kept(outcome)
+        failures += outcome["result"]["status"] != "graded"
         bar.set_postfix_str(f"not cleanly graded: {failures}")
         bar.update(1)
 
-    _run_pool(todo, workers, done, sandboxed)
-    bar.close()
-    # A time-out or dead kernel under load may be the machine, not the code: once more, alone.
-    retry = [sid for sid in todo if _needs_retry(results[sid])]
-    for sid in retry:
-        tqdm.write(f"regrading {sid} alone after: {results[sid]['status']}")
-    if retry:
-        def redone(res):
-            res["retried"] = True
-            res["fingerprint"] = fingerprint_of(res["student_id"])
-            results[res["student_id"]] = res
-            save_result(res)
-        _run_pool(retry, 1, redone, sandboxed)
+    try:
+        _run(client, todo, done, version, sandboxed)
+        bar.close()
+        # A time-out or dead kernel under load may be the machine, not the code: once more, alone.
+        retry = [sid for sid in todo if _needs_retry(results[sid])]
+        for sid in retry:
+            tqdm.write(f"regrading {sid} alone after: {results[sid]['status']}")
+            _run(client, [sid], lambda outcome: kept(outcome, retried=True), version, sandboxed, at_once=1)
+    finally:
+        bar.close()
+        gradebook.close()
     elapsed = time.monotonic() - started
-    return [results[sid] for sid in ids], elapsed
+    return [results[sid] for sid in ids], elapsed, keeping / max(1, len(todo))

@@ -1,11 +1,29 @@
-"""grades.csv and the end-of-run summary."""
+"""A student's row (what grades.csv and .grading/results/ hold), grades.csv and the end-of-run summary."""
 
 import csv
 import os
 
-from grader_tests.points import PARTS, POINTS
+from grader_tests.points import MAX_TOTAL, PARTS, POINTS
 
 COLUMNS = ["student_id", *PARTS, "total", "max_total", "status", "seconds"]
+
+
+def result(student_id, scores=None, status="graded", seconds=0.0, retried=False, checks=None, sandboxed=True):
+    """One student's row; a row graded without the sandbox says so in its status."""
+    scores = scores or dict.fromkeys(PARTS, 0.0)
+    if not sandboxed:
+        status += " [unsandboxed]"
+    return {
+        "student_id": student_id,
+        "scores": scores,
+        "total": round(sum(scores.values()), 2),
+        "max_total": MAX_TOTAL,
+        "status": status,
+        "seconds": round(seconds, 2),
+        "retried": retried,
+        "checks": checks or {},
+        "sandboxed": sandboxed,
+    }
 
 
 def write_grades_csv(results, path):

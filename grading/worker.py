@@ -1,26 +1,40 @@
-"""Grading one student, inside a long-lived worker process (nbgrader is imported once per worker)."""
+"""Grading one student on a Dask worker, in the worker's private course directory.
+
+The worker's course directory is the grader kit grading.cluster.GraderKit wrote (this module is
+imported from it): the coordinator's grader, a release and a gradebook of the worker's own. A
+task (:func:`grade_submission`) brings one student's notebooks as bytes and returns what the
+grade is made of (:func:`grade_submission` says what); the worker keeps nothing of the student.
+Student code runs in the sandbox here, as it did on the TA's machine.
+"""
 
 import ctypes
 import json
 import logging
 import os
 import re
+import shutil
 import signal
+import sys
+import threading
 import time
 
 import nbformat
 
 from grading.course import (
-    ASSIGNMENT, AUTOGRADED, CHECKS, LOGS, NOTEBOOK, PART_OF_GRADE_ID, ROOT, SUBMITTED, nbgrader_config,
+    ASSIGNMENT, AUTOGRADED, CHECKS, FEEDBACK, LOGS, NOTEBOOK, PART_OF_GRADE_ID, ROOT, STAGED, SUBMITTED, nbgrader_config,
 )
+from grading import grades
 from grading.execute import KERNEL_DIED_MARK
 from grading.intake import take_in
-from grader_tests.points import MAX_TOTAL, PARTS
+from grader_tests.points import PARTS
 from sandbox.agent import TIMEOUT_MARK
 
 _api = None
 _db_url = None
 _sandboxed = True
+_version = None  # the grader version of the kit this process grades with
+# nbgrader's API is not thread-safe: a worker started with several threads grades one student at a time.
+_one_at_a_time = threading.Lock()
 
 # Text in a test cell's output (written by the grader, never by the kernel) that names a problem.
 MARKS = {TIMEOUT_MARK: "timed out", KERNEL_DIED_MARK: "kernel died"}
@@ -49,21 +63,6 @@ def die_with_parent():
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
-
-
-def start_worker(sandboxed=True):
-    """Pool initializer: one nbgrader API object per worker process."""
-    global _api, _db_url, _sandboxed
-    die_with_parent()
-    os.chdir(ROOT)
-    quiet()
-    from nbgrader.apps import NbGraderAPI
-
-    _sandboxed = sandboxed
-    config = nbgrader_config(sandbox=sandboxed)
-    _api = NbGraderAPI(config=config)
-    _api.log.setLevel(logging.ERROR)
-    _db_url = _api.coursedir.db_url
 
 
 def _scores(student_id):
@@ -110,11 +109,6 @@ def cell_problems(notebook_path):
     return problems
 
 
-def _save_log(student_id, outcome):
-    LOGS.mkdir(parents=True, exist_ok=True)
-    (LOGS / f"{student_id}.log").write_text((outcome.get("log") or "") + "\n" + (outcome.get("error") or ""))
-
-
 def _first_error(outcome):
     """The most specific line of a failed nbgrader run: the last exception message before its summary."""
     lines = [line.strip() for line in ((outcome.get("log") or "") + "\n" + (outcome.get("error") or "")).splitlines()]
@@ -123,20 +117,8 @@ def _first_error(outcome):
 
 
 def result(student_id, scores=None, status="graded", seconds=0.0, retried=False, checks=None):
-    scores = scores or dict.fromkeys(PARTS, 0.0)
-    if not _sandboxed:
-        status += " [unsandboxed]"
-    return {
-        "student_id": student_id,
-        "scores": scores,
-        "total": round(sum(scores.values()), 2),
-        "max_total": MAX_TOTAL,
-        "status": status,
-        "seconds": round(seconds, 2),
-        "retried": retried,
-        "checks": checks or {},
-        "sandboxed": _sandboxed,
-    }
+    """A row (grading.grades.result) graded the way this worker grades (sandboxed or not)."""
+    return grades.result(student_id, scores, status, seconds, retried, checks, sandboxed=_sandboxed)
 
 
 def _checks(student_id):
@@ -150,19 +132,20 @@ def _checks(student_id):
     return {part: parts[part]["checks"] for part in PARTS if part in parts}
 
 
-def grade_student(student_id):
-    """Intake, autograde, feedback for one student; never raises."""
+def _grade(student_id):
+    """(result, nbgrader's log) of intake, autograde and feedback for the student in SUBMITTED; never raises."""
     started = time.monotonic()
+    log = ""
     try:
         intake = take_in(SUBMITTED / student_id)
         if intake.problem:
-            return result(student_id, status=intake.problem, seconds=time.monotonic() - started)
+            return result(student_id, status=intake.problem, seconds=time.monotonic() - started), log
         (CHECKS / f"{student_id}.json").unlink(missing_ok=True)  # a stale file must not pass for this run's
         outcome = _api.autograde(ASSIGNMENT, student_id, force=True, create=True)
-        _save_log(student_id, outcome)
+        log = (outcome.get("log") or "") + "\n" + (outcome.get("error") or "")
         if not outcome["success"]:
             return result(student_id, status=f"autograde failed: {_first_error(outcome)} (log: {LOGS.name}/{student_id}.log)",
-                          seconds=time.monotonic() - started)
+                          seconds=time.monotonic() - started), log
         scores = _scores(student_id)
         checks = _checks(student_id)
         problems = cell_problems(AUTOGRADED / student_id / ASSIGNMENT / NOTEBOOK)
@@ -172,6 +155,110 @@ def grade_student(student_id):
         status = "; ".join(problems) if problems else "graded"
         if intake.notes:
             status += " (" + "; ".join(intake.notes) + ")"
-        return result(student_id, scores, status, time.monotonic() - started, checks=checks)
+        return result(student_id, scores, status, time.monotonic() - started, checks=checks), log
     except Exception as error:  # a grader bug must cost one row's status, never the batch
-        return result(student_id, status=f"grading error: {type(error).__name__}: {error}", seconds=time.monotonic() - started)
+        return result(student_id, status=f"grading error: {type(error).__name__}: {error}", seconds=time.monotonic() - started), log
+
+
+def prepare(version, settings):
+    """Makes this worker process ready to grade with the kit of ``version`` (called by the kit's plugin).
+
+    ``settings``: {"sandboxed": bool, "cell_timeout": seconds or None}. Releases the assignment
+    into this course directory's own gradebook. Raises (and so stops the coordinator's
+    registration of the kit, with the reason) when this worker cannot grade.
+    """
+    global _api, _db_url, _sandboxed, _version
+    die_with_parent()
+    # nbgrader creates the gradebook by running `alembic` from PATH: the environment's own.
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    if settings.get("cell_timeout"):  # read by grading.course.nbgrader_config
+        os.environ["GRADING_CELL_TIMEOUT"] = str(settings["cell_timeout"])
+    else:
+        os.environ.pop("GRADING_CELL_TIMEOUT", None)
+    quiet()
+    _sandboxed = bool(settings.get("sandboxed", True))
+    if _sandboxed:
+        from grading.sandbox import check_available
+
+        check_available()  # SandboxUnavailable: one sentence, shown by the coordinator
+    from nbgrader.apps import NbGraderAPI
+
+    api = NbGraderAPI(config=nbgrader_config(sandbox=_sandboxed))
+    api.log.setLevel(logging.ERROR)
+    outcome = api.generate_assignment(ASSIGNMENT, force=True, create=True)
+    if not outcome["success"]:
+        raise RuntimeError(f"releasing the assignment in this worker's course directory {ROOT} failed: "
+                           f"{(outcome.get('error') or outcome.get('log') or '')[-1000:]}")
+    _api, _db_url, _version = api, api.coursedir.db_url, version
+
+
+def _gradebook_entries(student_id):
+    """What autograde saved in this worker's gradebook: {"grades": {cell: auto_score}, "comments": {cell: auto_comment}}."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(_db_url) as gradebook:
+        try:
+            notebook = gradebook.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student_id)
+        except MissingEntry:
+            return None
+        return {"notebook": notebook.name,
+                "grades": {grade.name: grade.auto_score for grade in notebook.grades},
+                "comments": {comment.name: comment.auto_comment for comment in notebook.comments}}
+
+
+def _files_under(folder, base):
+    return {str(path.relative_to(base)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def _forget(student_id):
+    """Removes everything of ``student_id`` from this worker: files and gradebook rows."""
+    for folder in (SUBMITTED, STAGED, AUTOGRADED, FEEDBACK):
+        shutil.rmtree(folder / student_id, ignore_errors=True)
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(_db_url) as gradebook:
+        try:
+            gradebook.remove_student(student_id)
+        except MissingEntry:
+            pass
+
+
+def grade_submission(student_id, files, version):
+    """A Dask task: grades one student whose notebooks are ``files`` ({path in submitted/<student>/: bytes}).
+
+    Returns plain data only: {"result": the row of grading.batch (scores per part, per-check
+    results, status, seconds), "log": nbgrader's log, "kernel_log": the kernels' stderr,
+    "gradebook": what autograde saved (None when it did not run), "files": {path in the course
+    directory: bytes} (the autograded notebook, the feedback HTML)}. Raises KitMismatch when
+    this worker's grader is not ``version`` (the coordinator's).
+    """
+    from grading.cluster import KitMismatch
+
+    if version != _version:
+        raise KitMismatch(f"this worker grades with grader {str(_version)[:12]}, the coordinator asked for {version[:12]}")
+    with _one_at_a_time:
+        _forget(student_id)
+        folder = SUBMITTED / student_id
+        folder.mkdir(parents=True)
+        for relative, data in files.items():
+            path = (folder / relative).resolve()
+            if folder.resolve() not in path.parents:
+                raise ValueError(f"a submitted file lies outside the student's folder: {relative}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        kernel_log = LOGS / "kernels.log"
+        kernel_log.unlink(missing_ok=True)
+        res, log = _grade(student_id)
+        outcome = {
+            "result": res,
+            "log": log,
+            "kernel_log": kernel_log.read_text(errors="replace") if kernel_log.is_file() else "",
+            "gradebook": _gradebook_entries(student_id),
+            "files": {**_files_under(AUTOGRADED / student_id, ROOT), **_files_under(FEEDBACK / student_id, ROOT)},
+        }
+        _forget(student_id)
+        return outcome

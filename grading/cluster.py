@@ -1,0 +1,173 @@
+"""Where grading runs: a Dask cluster, and the grader kit every worker gets once.
+
+``connect()`` starts a LocalCluster on this machine (one single-threaded worker process per
+core: the default of ``make grade``) or connects to a running scheduler (``--scheduler
+tcp://host:8786``: Slurm through dask-jobqueue, Kubernetes through dask-kubernetes, README
+"Grading on a cluster"). Either way it registers a :class:`GraderKit` with the scheduler, which
+hands it to every worker, now and whenever one (re)joins.
+
+A worker has the project's environment (a clone of this repository and its .venv) but none of
+the course's data. The kit carries the coordinator's grader (grading.batch.GRADER_INPUTS: the
+source notebook, nbgrader_config.py, grader_tests/, reference/, grading/, sandbox/) as bytes and
+the hash of them (the grader version that resumable results are keyed by). On the worker it is
+written to a private course directory, checked against that hash, put first on sys.path (so the
+worker grades with exactly the coordinator's grader, whatever its clone holds), and the
+assignment is released there into the worker's own gradebook (grading.worker.prepare).
+
+This module runs on both sides; it imports nothing of the course at import time.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import importlib
+import shutil
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from distributed import WorkerPlugin
+
+# Packages of the course that the kit replaces on a worker.
+KIT_PACKAGES = ("grading", "grader_tests", "reference", "sandbox")
+PLUGIN_NAME = "perceptrons-grader-kit"
+
+
+class KitMismatch(RuntimeError):
+    """A worker's grader is not the coordinator's (str() is one sentence for the TA)."""
+
+
+def digest(contents):
+    """sha256 (hex) of byte strings in order: the grader version of grading.batch.grader_version()."""
+    hashed = hashlib.sha256()
+    for data in contents:
+        hashed.update(data)
+    return hashed.hexdigest()
+
+
+def _forget_course_modules():
+    """Drops the course's packages from sys.modules: the next import finds the kit's copies."""
+    for name in list(sys.modules):
+        if name.split(".")[0] in KIT_PACKAGES:
+            del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+class GraderKit(WorkerPlugin):
+    """The coordinator's grader, installed once per worker into a private course directory."""
+
+    name = PLUGIN_NAME
+
+    def __init__(self, files, version, settings):
+        """``files``: {path relative to the course directory: bytes}, in grader-version order;
+        ``version``: their digest; ``settings``: what grading.worker.prepare needs (sandboxed, cell time-out)."""
+        self.files = files
+        self.version = version
+        self.settings = settings
+        self.directory = None
+
+    async def setup(self, worker):
+        # Minutes of imports and a release: off the worker's event loop, so it keeps answering the scheduler.
+        await asyncio.to_thread(self.install, worker.local_directory)
+
+    def install(self, parent):
+        directory = Path(tempfile.mkdtemp(prefix="grader-kit-", dir=parent))
+        for relative, data in self.files.items():
+            path = directory / relative
+            if path.resolve().parent != directory.resolve() and directory.resolve() not in path.resolve().parents:
+                raise KitMismatch(f"the grader kit names a file outside its directory: {relative}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        written = digest((directory / relative).read_bytes() for relative in self.files)
+        if written != self.version:
+            raise KitMismatch(f"the grader kit written on this worker hashes to {written[:12]}, not {self.version[:12]}")
+        self.teardown(None)  # an earlier kit of this worker (a new batch from another coordinator)
+        self.directory = directory
+        sys.path.insert(0, str(directory))
+        _forget_course_modules()
+        worker_module = importlib.import_module("grading.worker")
+        if Path(worker_module.__file__).resolve().parent.parent != directory.resolve():
+            raise KitMismatch(f"grading.worker was imported from {worker_module.__file__}, not from the kit in {directory}")
+        worker_module.prepare(self.version, self.settings)
+
+    def teardown(self, worker):
+        if self.directory is None:
+            return
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(self.directory))
+        shutil.rmtree(self.directory, ignore_errors=True)
+        self.directory = None
+
+
+def grade(student_id, files, version):
+    """The task of one student: grading.worker.grade_submission, imported on the worker (from its kit)."""
+    from grading import worker
+
+    return worker.grade_submission(student_id, files, version)
+
+
+def local_cluster(workers):
+    """This machine: ``workers`` single-threaded worker processes (the pool of old, as Dask workers)."""
+    from distributed import LocalCluster
+
+    # memory_limit=0: a worker is never paused or restarted for its memory (the sandbox limits the
+    # kernels'); dashboard off: it needs bokeh and nobody watches it during make grade.
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
+                        dashboard_address=None, silence_logs=50)
+
+
+class Connection:
+    """A Client on a LocalCluster of ``workers`` (``scheduler`` None) or on ``scheduler``, with ``kit``
+    registered: started in the background (workers import and release while the coordinator
+    releases too); :meth:`client` waits for it and raises what went wrong."""
+
+    def __init__(self, kit, scheduler=None, workers=1):
+        self._stack = contextlib.ExitStack()
+        self._starting = ThreadPoolExecutor(1, thread_name_prefix="grading-cluster")
+        self._ready = self._starting.submit(self._start, kit, scheduler, workers)
+
+    def _start(self, kit, scheduler, workers):
+        from distributed import Client
+
+        # close(), not `with`: a Client's `with` must end in the thread that began it
+        if scheduler is None:
+            cluster = local_cluster(workers)
+            self._stack.callback(cluster.close)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout=60)
+        self._stack.callback(client.close)
+        client.register_plugin(kit)
+        return client
+
+    def client(self):
+        return self._ready.result()
+
+    def close(self):
+        with contextlib.suppress(Exception):
+            self._ready.result()  # a cluster still starting is closed once it is up
+        self._starting.shutdown()
+        self._stack.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def worker_count(client):
+    return len(client.scheduler_info(n_workers=-1)["workers"])
+
+
+def describe(client):
+    """'LocalCluster, 2 workers' or 'tcp://10.0.0.5:8786, 64 workers'."""
+    workers = worker_count(client)
+    where = "LocalCluster" if client.cluster is not None else client.scheduler.address
+    return f"{where}, {workers} worker{'s' if workers != 1 else ''}"
+
+
+def worker_threads(client):
+    """Tasks the cluster runs at once now (sum of its workers' threads)."""
+    return sum(w["nthreads"] for w in client.scheduler_info(n_workers=-1)["workers"].values())

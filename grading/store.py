@@ -1,0 +1,66 @@
+"""What the coordinator keeps of a graded student: files, logs and nbgrader's gradebook rows.
+
+A worker's task (grading.worker.grade_submission) returns plain data; only the coordinator
+writes the course directory. The gradebook gets the same grades autograde would have saved in
+it, so nbgrader's own tools (export, formgrader) show what grades.csv shows.
+"""
+
+import os
+from pathlib import Path
+
+from grading.course import ASSIGNMENT, AUTOGRADED, FEEDBACK, LOGS, ROOT
+
+# Where a worker's files may go, below the course directory: <folder>/<student>/...
+FILE_FOLDERS = (AUTOGRADED.name, FEEDBACK.name)
+
+
+def _write(path, data):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_files(student_id, files):
+    """Replaces the student's autograded/ and feedback/ folders by ``files`` ({path in the course: bytes})."""
+    import shutil
+
+    for folder in FILE_FOLDERS:
+        shutil.rmtree(ROOT / folder / student_id, ignore_errors=True)
+    for relative, data in files.items():
+        parts = Path(relative).parts
+        if len(parts) < 3 or parts[0] not in FILE_FOLDERS or parts[1] != student_id or ".." in parts:
+            raise ValueError(f"a worker returned a file outside {student_id}'s folders: {relative}")
+        _write(ROOT / relative, data)
+
+
+def write_logs(student_id, log, kernel_log):
+    """nbgrader's log of this autograde (.grading/logs/<student>.log); kernels' stderr appended to kernels.log."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    (LOGS / f"{student_id}.log").write_text(log or "")
+    if kernel_log:
+        with open(LOGS / "kernels.log", "a") as handle:
+            handle.write(f"--- {student_id}\n{kernel_log}")
+
+
+def record_grades(gradebook, student_id, entries):
+    """Sets the student's grades in ``gradebook`` (an open nbgrader.api.Gradebook) as autograde does."""
+    gradebook.update_or_create_student(student_id)
+    gradebook.update_or_create_submission(ASSIGNMENT, student_id)
+    for name, auto_score in entries["grades"].items():
+        grade = gradebook.find_grade(name, entries["notebook"], ASSIGNMENT, student_id)
+        grade.auto_score = auto_score
+        # as nbgrader's SaveAutoGrades: a manual grade (or no automatic one) needs a look again
+        grade.needs_manual_grade = grade.manual_score is not None or auto_score is None
+    for name, auto_comment in entries["comments"].items():
+        gradebook.find_comment(name, entries["notebook"], ASSIGNMENT, student_id).auto_comment = auto_comment
+    gradebook.db.commit()
+
+
+def keep(outcome, gradebook):
+    """Writes everything of one task's ``outcome`` but the result row (grading.batch saves that)."""
+    student_id = outcome["result"]["student_id"]
+    write_files(student_id, outcome["files"])
+    write_logs(student_id, outcome["log"], outcome["kernel_log"])
+    if outcome["gradebook"] is not None:
+        record_grades(gradebook, student_id, outcome["gradebook"])
