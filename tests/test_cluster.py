@@ -46,7 +46,7 @@ def _second_clone(target):
 
 
 def _hidden_worker(base, name, scheduler_file, clone, course):
-    """A `dask worker` from ``clone`` that sees neither ``course`` nor this checkout (only its .venv)."""
+    """A `dask worker` from ``clone`` that sees neither ``course`` (nor its parent's other files) nor this checkout (only its .venv)."""
     hold = base / f"venv-{name}"
     hold.mkdir()
     local = base / f"local-{name}"
@@ -55,7 +55,7 @@ mount --bind "{VENV}" "{hold}"
 mount -t tmpfs -o size=1m hidden "{ROOT}"
 mkdir -p "{VENV}"
 mount --bind "{hold}" "{VENV}"
-mount -t tmpfs -o size=1m hidden "{course}"
+mount -t tmpfs -o size=1m hidden "{course.parent}"
 exec "{DASK}" worker --scheduler-file "{scheduler_file}" --name {name} --nthreads 1 --nworkers 1 \\
     --no-dashboard --local-directory "{local}" --death-timeout 60
 """
@@ -79,7 +79,7 @@ def cluster(tmp_path_factory):
     from distributed import Client
 
     base = tmp_path_factory.mktemp("cluster")
-    course = copy_course(base / "course")
+    course = copy_course(tmp_path_factory.mktemp("coordinator") / "course")  # its parent is hidden from the workers
     shutil.rmtree(course / "submitted" / "dave")
     clone = _second_clone(base / "clone")
     scheduler_file = base / "scheduler.json"
@@ -208,7 +208,7 @@ def test_a_lost_scheduler_stops_the_batch_and_the_next_run_resumes(cluster):
     assert batch.returncode != 0
     assert "lost the connection to the Dask scheduler" in stderr and "run make grade again to continue" in stderr
 
-    completed = grade(course, "--workers", "1")  # resumed on this machine's LocalCluster
+    completed = grade(course, "--workers", "2")  # resumed on this machine's LocalCluster
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert f"{len(finished)} unchanged and already graded: kept" in completed.stdout
     for name, content in finished.items():
