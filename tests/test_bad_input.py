@@ -148,12 +148,14 @@ def test_row(graded, student):
 
 
 def _processes_under(course):
-    """Pids of running processes whose working directory lies in ``course`` (kernels run in the notebook's folder)."""
+    """Pids of running processes whose working directory lies in ``course`` or in a worker's private
+    course directory (grading.cluster's grader kit; kernels run in the notebook's folder there)."""
     found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if Path(os.readlink(proc / "cwd")).is_relative_to(course):
+                cwd = Path(os.readlink(proc / "cwd"))
+                if cwd.is_relative_to(course) or any(part.startswith("grader-kit-") for part in cwd.parts):
                     found.append((int(proc.name), (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]))
             except OSError:
                 continue

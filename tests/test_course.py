@@ -209,3 +209,14 @@ def test_results_record_each_check_and_the_sandbox(graded_course):
     run = json.loads((course / ".grading" / "run.json").read_text())
     # the last run of the module's batches may be a one-student regrade (test_regrading_...)
     assert run["sandboxed"] is True and 1 <= run["students"] <= len(EXPECTED) and run["elapsed"] > 0
+    assert run["cluster"] == "LocalCluster, 2 workers"  # make grade's default: Dask on this machine
+
+
+def test_the_coordinators_gradebook_has_the_grades_of_grades_csv(graded_course, tmp_path):
+    """Workers grade in gradebooks of their own; the course's gradebook.db gets the scores (nbgrader export reads it)."""
+    course, _ = graded_course
+    completed = run([sys.executable, "-m", "nbgrader", "export", "--to", str(tmp_path / "export.csv")], cwd=course)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    with open(tmp_path / "export.csv", newline="") as handle:
+        exported = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle)}
+    assert exported == pytest.approx({student: float(row["total"]) for student, row in read_grades(course).items()})
