@@ -103,8 +103,9 @@ def release_assignment():
     """source/ -> release/ with nbgrader generate_assignment (also records the source cells in the gradebook)."""
     from nbgrader.apps import NbGraderAPI
 
-    from grading.course import ASSIGNMENT, nbgrader_config
+    from grading.course import ASSIGNMENT, nbgrader_config, quicker_gradebook_creation
 
+    quicker_gradebook_creation()
     api = NbGraderAPI(config=nbgrader_config())
     api.log.setLevel(logging.ERROR)
     outcome = api.generate_assignment(ASSIGNMENT, force=True, create=True)

@@ -46,6 +46,18 @@ def digest(contents):
     return hashed.hexdigest()
 
 
+def _die_with_parent():
+    """Linux: this worker process gets SIGKILL when its parent (make grade, or a nanny) dies, its sandboxes with it.
+
+    Armed from the process's main thread (the worker's event loop): the kernel keeps it per thread.
+    """
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _forget_course_modules():
     """Drops the course's packages from sys.modules: the next import finds the kit's copies."""
     for name in list(sys.modules):
@@ -68,14 +80,15 @@ class GraderKit(WorkerPlugin):
         self.directory = None
 
     async def setup(self, worker):
-        # Minutes of imports and a release: off the worker's event loop, so it keeps answering the scheduler.
+        _die_with_parent()
+        # Seconds of imports and a release: off the worker's event loop, so it keeps answering the scheduler.
         await asyncio.to_thread(self.install, worker.local_directory)
 
     def install(self, parent):
         directory = Path(tempfile.mkdtemp(prefix="grader-kit-", dir=parent))
         for relative, data in self.files.items():
             path = directory / relative
-            if path.resolve().parent != directory.resolve() and directory.resolve() not in path.resolve().parents:
+            if directory.resolve() not in path.resolve().parents:
                 raise KitMismatch(f"the grader kit names a file outside its directory: {relative}")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)

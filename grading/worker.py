@@ -22,6 +22,7 @@ import nbformat
 
 from grading.course import (
     ASSIGNMENT, AUTOGRADED, CHECKS, FEEDBACK, LOGS, NOTEBOOK, PART_OF_GRADE_ID, ROOT, STAGED, SUBMITTED, nbgrader_config,
+    quicker_gradebook_creation,
 )
 from grading import grades
 from grading.execute import KERNEL_DIED_MARK
@@ -168,7 +169,6 @@ def prepare(version, settings):
     registration of the kit, with the reason) when this worker cannot grade.
     """
     global _api, _db_url, _sandboxed, _version
-    die_with_parent()
     # nbgrader creates the gradebook by running `alembic` from PATH: the environment's own.
     bin_dir = os.path.dirname(sys.executable)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
@@ -181,12 +181,15 @@ def prepare(version, settings):
         os.environ.pop("GRADING_CELL_TIMEOUT", None)
     quiet()
     _sandboxed = bool(settings.get("sandboxed", True))
+    if not _sandboxed:  # an unsandboxed kernel inherits this environment: it imports `sandbox` from the kit
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     if _sandboxed:
         from grading.sandbox import check_available
 
         check_available()  # SandboxUnavailable: one sentence, shown by the coordinator
     from nbgrader.apps import NbGraderAPI
 
+    quicker_gradebook_creation()
     api = NbGraderAPI(config=nbgrader_config(sandbox=_sandboxed))
     api.log.setLevel(logging.ERROR)
     outcome = api.generate_assignment(ASSIGNMENT, force=True, create=True)
