@@ -179,6 +179,7 @@ def test_variant_source_compiles(variant):
 
 # -- grading results --------------------------------------------------------------------------
 
+@pytest.mark.slow  # needs the whole catalogue graded (the `graded` fixture)
 def test_correct_submission_gets_full_marks(graded):
     result = graded["correct"]
     assert result["score"] == MAX_TOTAL == 12 and result["load_errors"] == []
@@ -186,12 +187,14 @@ def test_correct_submission_gets_full_marks(graded):
         assert result["parts"][part]["score"] == result["parts"][part]["max"], _describe(result, part)
 
 
+@pytest.mark.slow  # needs the whole catalogue graded (the `graded` fixture)
 @pytest.mark.parametrize("variant", MUTANTS, ids=_ids(MUTANTS))
 def test_mutant_loses_points_in_its_part(graded, variant):
     part = graded[variant.id]["parts"][variant.part]
     assert part["score"] < part["max"], f"{variant.id} is not caught: {variant.part} gets {part['score']} / {part['max']}"
 
 
+@pytest.mark.slow  # needs the whole catalogue graded (the `graded` fixture)
 @pytest.mark.parametrize("variant", MUTANTS, ids=_ids(MUTANTS))
 def test_mutant_keeps_full_points_in_other_parts(graded, variant):
     result = graded[variant.id]
@@ -204,6 +207,7 @@ def test_mutant_keeps_full_points_in_other_parts(graded, variant):
             )
 
 
+@pytest.mark.slow  # needs the whole catalogue graded (the `graded` fixture)
 @pytest.mark.parametrize("variant", [v for v in MUTANTS if v.hint], ids=_ids([v for v in MUTANTS if v.hint]))
 def test_mutant_gets_its_hint(graded, variant):
     result = graded[variant.id]
@@ -213,6 +217,7 @@ def test_mutant_gets_its_hint(graded, variant):
     assert all(text in check["message"] for check in hinted), f"the student does not see the hint's text {text!r}"
 
 
+@pytest.mark.slow  # needs the whole catalogue graded (the `graded` fixture)
 @pytest.mark.parametrize("variant", MUTANTS, ids=_ids(MUTANTS))
 def test_every_lost_point_comes_with_a_hint(graded, variant):
     """Each failed check of the mutant's part names a likely mistake (issue 14), not only what differs."""
@@ -221,6 +226,7 @@ def test_every_lost_point_comes_with_a_hint(graded, variant):
     assert not bare, f"{variant.id} loses points without a hint:\n{_describe(result, variant.part)}"
 
 
+@pytest.mark.slow  # needs the whole catalogue graded (the `graded` fixture)
 @pytest.mark.parametrize("variant", MUTANTS, ids=_ids(MUTANTS))
 def test_mutant_gets_no_misleading_hint(graded, variant):
     """The failed checks name the mutant's own mistake, or none: never a mistake it did not make."""
@@ -230,6 +236,7 @@ def test_mutant_gets_no_misleading_hint(graded, variant):
     assert not wrong, f"{variant.id} gets hints it does not deserve:\n{_describe(result, variant.part)}"
 
 
+@pytest.mark.slow  # needs the whole catalogue graded (the `graded` fixture)
 @pytest.mark.parametrize("variant", ALTERNATIVES, ids=_ids(ALTERNATIVES))
 def test_alternative_gets_full_marks(graded, variant):
     result = graded[variant.id]
@@ -242,6 +249,7 @@ def test_alternative_gets_full_marks(graded, variant):
     assert result["score"] == 12
 
 
+@pytest.mark.slow  # needs the whole catalogue graded (the `graded` fixture)
 @pytest.mark.parametrize("key", ["correct", *_ids(MUTANTS), *_ids(ALTERNATIVES)])
 def test_grader_never_trips_on_its_own_code(graded, key):
     result = graded[key]
@@ -249,6 +257,7 @@ def test_grader_never_trips_on_its_own_code(graded, key):
     assert not errors, "\n".join(f"{part}/{check['name']}: {check['message']}" for part, check in errors)
 
 
+@pytest.mark.slow  # needs the whole catalogue graded (the `graded` fixture)
 def test_grading_is_deterministic(graded):
     first, again = graded["repeats"]["first"], graded["repeats"]["again"]
     assert len(first) == len(again) == 2
