@@ -1,5 +1,6 @@
 """Comparing a submission's results with the reference, with messages a student can act on."""
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -13,8 +14,14 @@ class CheckFailure(AssertionError):
 
     def __init__(self, message, hint=None):
         self.hint = hint
+        self.message = message
         text = message if hint is None else f"{message}\nHint: {hint.text}"
         super().__init__(text)
+
+    def explained(self, hint=None, note=None):
+        """The same failure with ``note`` (a line of explanation) added and ``hint`` when it had none."""
+        message = self.message if not note else f"{self.message}\n  {note}"
+        return CheckFailure(message, self.hint or hint)
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,39 @@ def diagnose(actual, mistakes, tolerance=tolerances.Tolerance(rtol=1e-5, atol=1e
         except Exception:  # a candidate that cannot be formed on these inputs just does not match
             continue
     return None
+
+
+_SHAPE = re.compile(r"\((\d+(?:\s*,\s*\d+)*)?\s*,?\s*\)|\b(\d+)x(\d+)\b")
+
+
+def shapes_in(text):
+    """The array shapes a message names, in order: "(4, 5)", "(5,)", torch's "6x5"."""
+    shapes = []
+    for match in _SHAPE.finditer(text):
+        if match.group(2) is not None:
+            shape = (int(match.group(2)), int(match.group(3)))
+        elif match.group(1) is not None:
+            shape = tuple(int(n) for n in match.group(1).split(","))
+        else:
+            continue  # "()" is too common in messages to be evidence
+        if shape not in shapes:
+            shapes.append(shape)
+    return shapes
+
+
+def explain_shapes(text, known):
+    """A line naming the shapes of a (shape-related) error message, e.g. "(5, 3) is W_2 (H, C)".
+
+    Args:
+        text: the message of the submission's error.
+        known: {shape: what has this shape in the check}, e.g. {(5, 3): "W_2, shape (n_hidden, n_output)"}.
+
+    Returns the line, or None when the message names no shape the check knows.
+    """
+    if "contracting dimension" in text:
+        return None  # its tuples are the sizes of the summed axes, not shapes of arrays
+    named = [f"{shape} is {known[shape]}" for shape in shapes_in(text) if shape in known]
+    return "the shapes in this error: " + "; ".join(named) if named else None
 
 
 def as_float_array(value, what):

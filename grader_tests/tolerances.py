@@ -58,7 +58,14 @@ def loss_value_table(p_true):
     return {dtype: Tolerance(tol.rtol, tol.atol + margin) for dtype, tol in VALUE.items()}
 
 
-def loss_gradient_table(p_true):
-    """GRADIENT, loosened by what an epsilon of LOG_EPSILON in the log can change in its gradient."""
+def loss_gradient_table(p_true, sensitivity=0.0):
+    """GRADIENT, loosened by what an epsilon of LOG_EPSILON in the log can change in its gradient.
+
+    log(p_n + eps) moves the gradient of the mean loss by mean_n(eps / (p_n + eps) * d log p_n / d theta):
+    relatively at most eps / min(p_n) where the samples' gradients agree, and absolutely at most
+    eps * ``sensitivity``, the largest mean_n(|d log p_n / d theta| / p_n) over the parameter entries
+    (where the samples' gradients cancel, an entry of the total can be ~0 while the shift is not).
+    """
     relative = 2.0 * LOG_EPSILON / float(np.min(np.asarray(p_true)))
-    return {dtype: Tolerance(max(tol.rtol, relative), tol.atol) for dtype, tol in GRADIENT.items()}
+    absolute = 2.0 * LOG_EPSILON * float(sensitivity)
+    return {dtype: Tolerance(max(tol.rtol, relative), max(tol.atol, absolute)) for dtype, tol in GRADIENT.items()}

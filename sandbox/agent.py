@@ -22,6 +22,7 @@ import builtins
 import contextlib
 import io
 import json
+import re
 import signal
 import socket
 import sys
@@ -108,8 +109,10 @@ def guarded(what, limit=CALL_TIME_LIMIT):
         raise
     except probes.ProbeError as error:
         raise Failure("probe", str(error), error.hint) from None
-    except _TimeLimit:
-        raise Failure("timeout", f"{what} {TIMEOUT_MARK} {limit:g} s (an endless loop?)") from None
+    except _TimeLimit as stop:
+        line = _own_line(stop.__traceback__)
+        where = f"\n  stopped in your code at {line}" if line else ""
+        raise Failure("timeout", f"{what} {TIMEOUT_MARK} {limit:g} s (an endless loop?){where}") from None
     except KeyboardInterrupt:
         raise Failure("timeout", f"{what} {TIMEOUT_MARK} the grader's time limit (interrupted)") from None
     except SystemExit as error:
@@ -117,7 +120,65 @@ def guarded(what, limit=CALL_TIME_LIMIT):
     except Exception as error:
         kind = "numpy" if _is_numpy_round_trip(error) else "raised"
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise Failure(kind, f"{what} raised {type(error).__name__}: {message}"[:600]) from None
+        text = f"{what} raised {type(error).__name__}: {message}"[:380]  # with the line, within the 600 the grader keeps
+        line = _own_line(error.__traceback__)
+        raise Failure(kind, text + (f"\n  in your code: {line}" if line else "")) from None
+
+
+# Notebook cells as a kernel compiles them (ipykernel's cell files) or as load() names them.
+_CELL_FILE = re.compile(r"(^<cell \d+>$)|(ipykernel_\d+[/\\]\d+\.py$)")
+
+
+def _own_line(traceback):
+    """'line N: <source>' of the innermost frame of ``traceback`` in the submission's own code, or None.
+
+    The submission's frames: notebook cells (``<cell N>`` of load(), ipykernel's cell files) and
+    code exec'ed by load() (globals named "submission"). Never the grader's, JAX's or torch's.
+    """
+    found = None
+    while traceback is not None:
+        frame = traceback.tb_frame
+        filename = frame.f_code.co_filename
+        if _CELL_FILE.search(filename) or (filename.startswith("<") and frame.f_globals.get("__name__") == "submission"):
+            found = (filename, traceback.tb_lineno)
+        traceback = traceback.tb_next
+    if found is None:
+        return None
+    filename, lineno = found
+    try:
+        source = _own_source_line(filename, lineno)
+    except Exception:  # the line's text is a courtesy; its number is enough
+        source = ""
+    where = filename[1:-1] if filename.startswith("<cell ") else "line"
+    where = f"{where}, line {lineno}" if where != "line" else f"line {lineno}"
+    return f"{where}: {source[:160]}" if source else where
+
+
+def _own_source_line(filename, lineno):
+    """The text of line ``lineno`` of a submission's file or cell ('' when it cannot be found)."""
+    import linecache
+    import os
+
+    text = linecache.getline(filename, lineno)
+    if not text and filename.startswith("<") and filename.endswith(">"):
+        name = filename[1:-1]
+        # A file loaded by `python -m sandbox.agent ADDRESS PATH [LABEL]`: the label names the
+        # file as the grader knows it; PATH is where it is inside the sandbox.
+        paths = [arg for arg in sys.argv[1:] if arg.endswith((".py", ".ipynb")) and os.path.isfile(arg)]
+        if name.startswith("cell "):
+            for path in (p for p in paths if p.endswith(".ipynb")):
+                chunks = dict(code_chunks(path))
+                if name in chunks:
+                    lines = chunks[name].splitlines()
+                    text = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+                    break
+        else:
+            for path in [name, *(p for p in paths if os.path.basename(p) == os.path.basename(name))]:
+                if path.endswith(".py") and os.path.isfile(path):
+                    text = linecache.getline(path, lineno)
+                    if text:
+                        break
+    return text.strip()
 
 
 def _is_numpy_round_trip(error):
@@ -247,6 +308,10 @@ class Agent:
             raise Failure("raised", f"{name} is not a subclass of torch.nn.Module")
         with guarded(f"{name}{tuple(args)}"):
             module = cls(*args).double()
+            # Lazy layers (nn.LazyLinear) get their shapes at the first forward call: make one.
+            if any(isinstance(p, torch.nn.parameter.UninitializedParameter) for p in module.parameters()) and args:
+                with torch.no_grad():
+                    module(torch.zeros((1, int(args[0])), dtype=torch.float64))
         self.modules.append((module, name))
         return len(self.modules) - 1
 

@@ -15,6 +15,7 @@ syntax plain (no f-strings, no walrus, no type hints).
 """
 from __future__ import print_function
 
+import argparse
 import os
 import re
 import subprocess
@@ -166,18 +167,11 @@ HOW_TO_GET = ("install one (your system's package, e.g. 'sudo apt-get install py
 
 
 def main(argv):
-    explicit = None
-    pyproject = DEFAULT_PYPROJECT
-    args = list(argv)
-    while args:
-        a = args.pop(0)
-        if a == "--python" and args:
-            explicit = args.pop(0)
-        elif a == "--pyproject" and args:
-            pyproject = args.pop(0)
-        else:
-            sys.stderr.write(__doc__)
-            return 2
+    parser = argparse.ArgumentParser(prog="find_python.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--python", help="only this interpreter (the Makefile's PYTHON=...)")
+    parser.add_argument("--pyproject", default=DEFAULT_PYPROJECT, help="where requires-python is stated")
+    args = parser.parse_args(argv)
+    explicit, pyproject = args.python, args.pyproject
     requires = read_requires_python(pyproject)
     needed = "%s (requires-python %s in pyproject.toml)" % (minors_text(requires), requires)
 

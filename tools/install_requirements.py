@@ -11,6 +11,7 @@ the CPU build of torch, uv takes that file exactly as pip does. If uv cannot be 
 pip installs the same file (one line says so).
 """
 
+import argparse
 import ast
 import os
 import subprocess
@@ -96,18 +97,11 @@ def uv_install(python, requirements):
 
 
 def main(argv):
-    requirements = "requirements.txt"
-    pip_only = False
-    args = list(argv)
-    while args:
-        a = args.pop(0)
-        if a == "-r" and args:
-            requirements = args.pop(0)
-        elif a == "--pip-only":
-            pip_only = True
-        else:
-            print(__doc__, file=sys.stderr)
-            return 2
+    parser = argparse.ArgumentParser(prog="install_requirements.py", description=__doc__.splitlines()[0])
+    parser.add_argument("-r", dest="requirements", default="requirements.txt", help="the pinned requirements file")
+    parser.add_argument("--pip-only", action="store_true", help="install with pip, without trying uv")
+    args = parser.parse_args(argv)
+    requirements, pip_only = args.requirements, args.pip_only
     python = sys.executable
     if sys.prefix == sys.base_prefix:
         print("install_requirements: run me with the venv's python", file=sys.stderr)

@@ -74,7 +74,7 @@ MUTANTS = [
             return e / jnp.sum(e, axis=1, keepdims=True)
     """),
     # Works on a square test input, breaks (broadcasting (N, C) / (N,)) on every other shape.
-    _m("softmax_no_keepdims", "softmax", None, """
+    _m("softmax_no_keepdims", "softmax", "no_keepdims", """
         def softmax(z):
             e = jnp.exp(z - jnp.max(z, axis=1, keepdims=True))
             return e / jnp.sum(e, axis=1)
@@ -121,6 +121,18 @@ MUTANTS = [
             h = jnp.tanh(X @ W_1 + b_1)
             return jnp.tanh(h @ W_2 + b_2)
     """),
+    _m("forward_pass_log_softmax", "forward_pass", "returns_log_probs", """
+        def forward_pass(params, X):
+            W_1, b_1, W_2, b_2 = params
+            h = jnp.tanh(X @ W_1 + b_1)
+            return jax.nn.log_softmax(h @ W_2 + b_2, axis=-1)
+    """),
+    # Index access with the two output parameters swapped: h @ b_2 raises a shape error.
+    _m("forward_pass_index_swap", "forward_pass", "param_order", """
+        def forward_pass(params, X):
+            hidden = jnp.tanh(X @ params[0] + params[1])
+            return hidden @ params[3] + params[2]
+    """),
     # -- cross_entropy_loss -------------------------------------------------------------------
     _m("loss_sum_not_mean", "cross_entropy_loss", "sum_not_mean", """
         def cross_entropy_loss(params, X, Y_true):
@@ -152,10 +164,16 @@ MUTANTS = [
             probs = softmax(forward_pass(params, X))
             return -jnp.mean(jnp.sum(Y_onehot * jnp.log(probs), axis=1))
     """),
-    _m("loss_forgets_log", "cross_entropy_loss", None, """
+    _m("loss_forgets_log", "cross_entropy_loss", "no_log", """
         def cross_entropy_loss(params, X, Y_true):
             probs = softmax(forward_pass(params, X))
             return -jnp.mean(jnp.sum(Y_true * probs, axis=1))
+    """),
+    # One loss per sample: the mean over the samples is missing.
+    _m("loss_no_mean", "cross_entropy_loss", "not_reduced", """
+        def cross_entropy_loss(params, X, Y_true):
+            probs = softmax(forward_pass(params, X))
+            return -jnp.sum(Y_true * jnp.log(probs), axis=1)
     """),
     # -- update_params ------------------------------------------------------------------------
     _m("update_wrong_sign", "update_params", "wrong_sign", """
@@ -180,9 +198,15 @@ MUTANTS = [
             return (W_1 - lr * dW_1, b_1, W_2 - lr * dW_2, b_2)
     """),
     # A generator expression without tuple(): not a tuple of arrays.
-    _m("update_returns_generator", "update_params", None, """
+    _m("update_returns_generator", "update_params", "not_a_tuple", """
         def update_params(params, grads, lr):
             return (p - lr * g for p, g in zip(params, grads))
+    """),
+    # NumPy habit: assign into params (a tuple, whose JAX arrays are immutable) and return nothing.
+    _m("update_assigns_into_tuple", "update_params", "in_place", """
+        def update_params(params, grads, lr):
+            for i in range(len(params)):
+                params[i] -= lr * grads[i]
     """),
     # -- train_nn -----------------------------------------------------------------------------
     _m("train_never_updates", "train_nn", "never_updates", """
@@ -278,6 +302,63 @@ MUTANTS = [
                 loss_history.append(float(loss))
             return new_params, loss_history
     """),
+    # All-zero weights: tanh(0) = 0 and W_2 = 0 make every weight gradient vanish, and with
+    # balanced classes the uniform prediction is already optimal for the biases: nothing learns.
+    # (The grader's loss_func is a probe, so the loop itself is right: the initial point shows it.)
+    _m("train_zero_init", "train_nn", "symmetric_init", """
+        def train_nn(X, Y_true, n_iter, lr, loss_func):
+            params = (jnp.zeros((X.shape[1], 16)), jnp.zeros(16), jnp.zeros((16, Y_true.shape[1])), jnp.zeros(Y_true.shape[1]))
+            step = jit(jax.value_and_grad(loss_func))
+            loss_history = []
+            for _ in range(n_iter):
+                loss, grads = step(params, X, Y_true)
+                params = update_params(params, grads, lr)
+                loss_history.append(float(loss))
+            return params, loss_history
+    """),
+    # The parameters built (and returned) weights first: (W_1, W_2, b_1, b_2).
+    _m("train_params_weights_first", "train_nn", "param_order", """
+        def train_nn(X, Y_true, n_iter, lr, loss_func):
+            k1, k2 = random.split(random.PRNGKey(0))
+            params = (random.normal(k1, (X.shape[1], 16)) * 0.5, random.normal(k2, (16, Y_true.shape[1])) * 0.5,
+                      jnp.zeros(16), jnp.zeros(Y_true.shape[1]))
+            step = jit(jax.value_and_grad(loss_func))
+            loss_history = []
+            for _ in range(n_iter):
+                loss, grads = step(params, X, Y_true)
+                params = update_params(params, grads, lr)
+                loss_history.append(float(loss))
+            return params, loss_history
+    """),
+    # Momentum (cs231n's "v = mu * v - learning_rate * dx"): downhill, but not plain gradient descent.
+    _m("train_momentum", "train_nn", "not_plain_gd", """
+        def train_nn(X, Y_true, n_iter, lr, loss_func):
+            k1, k2 = random.split(random.PRNGKey(0))
+            params = (random.normal(k1, (X.shape[1], 16)) * 0.5, jnp.zeros(16),
+                      random.normal(k2, (16, Y_true.shape[1])) * 0.5, jnp.zeros(Y_true.shape[1]))
+            step = jit(jax.value_and_grad(loss_func))
+            velocity = tuple(jnp.zeros_like(p) for p in params)
+            loss_history = []
+            for _ in range(n_iter):
+                loss, grads = step(params, X, Y_true)
+                velocity = tuple(0.9 * v - lr * g for v, g in zip(velocity, grads))
+                params = tuple(p + v for p, v in zip(params, velocity))
+                loss_history.append(float(loss))
+            return params, loss_history
+    """),
+    # loss_func only for the history; the steps follow the gradient of the notebook's own loss.
+    _m("train_steps_on_global_loss", "train_nn", "ignores_loss_func", """
+        def train_nn(X, Y_true, n_iter, lr, loss_func):
+            k1, k2 = random.split(random.PRNGKey(0))
+            params = (random.normal(k1, (X.shape[1], 16)) * 0.5, jnp.zeros(16),
+                      random.normal(k2, (16, Y_true.shape[1])) * 0.5, jnp.zeros(Y_true.shape[1]))
+            grad_fn = jit(jax.grad(cross_entropy_loss))
+            loss_history = []
+            for _ in range(n_iter):
+                loss_history.append(float(loss_func(params, X, Y_true)))
+                params = update_params(params, grad_fn(params, X, Y_true), lr)
+            return params, loss_history
+    """),
     # -- MultiClassNet ------------------------------------------------------------------------
     _m("net_returns_probs", "MultiClassNet", "returns_probs", """
         class MultiClassNet(nn.Module):
@@ -365,7 +446,7 @@ MUTANTS = [
     """),
     # Log-probabilities instead of logits: nn.CrossEntropyLoss gives the same gradients, but
     # forward does not return what the exercise asks for.
-    _m("net_log_softmax", "MultiClassNet", None, """
+    _m("net_log_softmax", "MultiClassNet", "returns_log_probs", """
         class MultiClassNet(nn.Module):
             def __init__(self, n_input=2, n_hidden=16, n_output=3):
                 super().__init__()
@@ -456,20 +537,6 @@ ALTERNATIVES = [
             return tuple([W_1 - lr * dW_1, b_1 - lr * db_1, W_2 - lr * dW_2, b_2 - lr * db_2])
     """),
     # -- train_nn -----------------------------------------------------------------------------
-    # All-zero weights: a poor starting point for this network (tanh(0) = 0 and W_2 = 0 make the
-    # weight gradients of the cross-entropy vanish), but the loop is correct, and the exercise
-    # recommends Xavier without requiring it: train_nn is judged by its loop, whatever the start.
-    _a("train_zero_init", "train_nn", """
-        def train_nn(X, Y_true, n_iter, lr, loss_func):
-            params = (jnp.zeros((X.shape[1], 16)), jnp.zeros(16), jnp.zeros((16, Y_true.shape[1])), jnp.zeros(Y_true.shape[1]))
-            step = jit(jax.value_and_grad(loss_func))
-            loss_history = []
-            for _ in range(n_iter):
-                loss, grads = step(params, X, Y_true)
-                params = update_params(params, grads, lr)
-                loss_history.append(float(loss))
-            return params, loss_history
-    """),
     _a("train_row_biases", "train_nn", """
         def train_nn(X, Y_true, n_iter, lr, loss_func):
             n_hidden = 16
