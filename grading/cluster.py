@@ -58,6 +58,18 @@ def _die_with_parent():
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+def _stop_profiling(worker):
+    """Stops the worker's statistical profiler, which samples the stack of every task thread each 10 ms.
+
+    A grading task runs for seconds in deep Python stacks (nbgrader, nbclient, the checks); with the
+    profiler on, the same class took 28 % more worker time (bench/bench_cluster.py, 2026-11-29).
+    """
+    for name in ("profile", "profile-cycle"):
+        callback = worker.periodic_callbacks.pop(name, None)
+        if callback is not None:
+            callback.stop()
+
+
 def _forget_course_modules():
     """Drops the course's packages from sys.modules: the next import finds the kit's copies."""
     for name in list(sys.modules):
@@ -81,6 +93,7 @@ class GraderKit(WorkerPlugin):
 
     async def setup(self, worker):
         _die_with_parent()
+        _stop_profiling(worker)
         # Seconds of imports and a release: off the worker's event loop, so it keeps answering the scheduler.
         await asyncio.to_thread(self.install, worker.local_directory)
 
