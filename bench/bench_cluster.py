@@ -1,6 +1,6 @@
 """Benchmark: make grade on Dask (LocalCluster) against the process pool it replaced, and 1 vs 2 workers.
 
-    .venv/bin/python bench/bench_cluster.py [--students 12] [--baseline 4782f33]
+    .venv/bin/python bench/bench_cluster.py [--students 12] [--baseline 6bd78d2]
 
 Builds one generated class (bench_grading.make_class: correct submissions and typical
 mistakes, no endless loops) and grades it three times, each in a fresh course copy:
@@ -79,7 +79,7 @@ def load():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=12)
-    parser.add_argument("--baseline", default="4782f33", help="commit with the process pool (before Dask)")
+    parser.add_argument("--baseline", default="6bd78d2", help="commit with the process pool (the last before Dask)")
     args = parser.parse_args()
     n = args.students
     load_before = load()
