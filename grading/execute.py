@@ -183,7 +183,6 @@ class GradingExecute(Execute):
         return self.km
 
     async def async_start_new_kernel(self, **kwargs):
-        kwargs.setdefault("preexec_fn", self._box.limits())
         if self.sandbox:  # bwrap itself (PID 1 inside, whose /proc/1/environ is visible) gets no TA variable either
             kwargs.setdefault("env", environment())
         # The kernel process's own log lines (start-up warnings) go to a file, not the TA's terminal;

@@ -19,7 +19,6 @@ submission (grading.execute), and every process of the sandbox dies with it (PID
 """
 
 import os
-import resource
 import shutil
 import socket
 import subprocess
@@ -163,7 +162,7 @@ class Sandbox:
     def wrap(self, command, env=None):
         """The command line that runs ``command`` (a list) in this sandbox."""
         if not self.enabled:
-            return list(command)
+            return self.limits() + list(command)
         bwrap = shutil.which("bwrap")
         if bwrap is None:
             raise SandboxUnavailable(
@@ -192,22 +191,26 @@ class Sandbox:
         if self.uid is not None:  # root: drop to an unprivileged user of this sandbox's own
             args += [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
                      "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs"]
-        return args + list(command)
+        return self.limits() + args + list(command)
 
     def limits(self):
-        """A preexec_fn for Popen: the resource limits, set in the child before bwrap starts."""
+        """``prlimit --as=... --`` : the resource limits, set by util-linux's prlimit, which then runs bwrap.
+
+        Not a Popen preexec_fn: with one, Python must fork the grading process (JAX and Dask threads
+        running) and run Python code in the child before exec, which is not thread-safe.
+        """
         enabled = self.enabled
         processes = PROCESS_LIMIT if (_privileged() or not enabled) else PROCESS_LIMIT + _own_process_count()
-
-        def apply():
-            resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        prlimit = shutil.which("prlimit")
+        if prlimit is None:
             if enabled:
-                resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
-                resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
-                resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES_LIMIT, OPEN_FILES_LIMIT))
-
-        return apply
+                raise SandboxUnavailable("util-linux's prlimit is not installed: run 'sudo apt-get install util-linux', "
+                                         "or grade with --no-sandbox")
+            return []  # unsandboxed on a system without util-linux: no limits, as without the sandbox anyway
+        args = [prlimit, f"--as={MEMORY_LIMIT}", "--core=0"]
+        if enabled:
+            args += [f"--nproc={processes}", f"--fsize={FILE_SIZE_LIMIT}", f"--nofile={OPEN_FILES_LIMIT}"]
+        return args + ["--"]
 
 
 def _own_process_count():
@@ -228,7 +231,7 @@ def check_available():
     sandbox = Sandbox()
     try:
         command = sandbox.wrap([sys.executable, "-c", "import sandbox.wire"])
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=60, preexec_fn=sandbox.limits())
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise SandboxUnavailable(f"the sandbox cannot start here ({error}); grade with --no-sandbox to grade anyway, unprotected") from None
     finally:
@@ -280,7 +283,7 @@ class AgentProcess:
         env = environment() if enabled else {**os.environ, "PYTHONPATH": str(ROOT)}
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
         self.process = subprocess.Popen(self.sandbox.wrap(command), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=self.errors, env=env, preexec_fn=self.sandbox.limits(), start_new_session=True)
+                                        stderr=self.errors, env=env, start_new_session=True)
 
     def connect(self, timeout=180):
         """The connection to the agent; TimeoutError (with what it said) when it never connects."""
