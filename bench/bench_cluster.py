@@ -1,12 +1,15 @@
 """Benchmark: make grade on Dask (LocalCluster) against the process pool it replaced, and 1 vs 2 workers.
 
     .venv/bin/python bench/bench_cluster.py [--students 12] [--baseline 6bd78d2]
+                                            [--baseline-plus grader_tests/runner.py grading/__init__.py]
 
 Builds one generated class (bench_grading.make_class: correct submissions and typical
 mistakes, no endless loops) and grades it three times, each in a fresh course copy:
   1. `python -m grading --workers 2` of the commit --baseline (the hand-made process pool),
   2. `python -m grading --workers 2` of this tree (the LocalCluster default),
   3. `python -m grading --workers 1` of this tree.
+With --baseline-plus FILE..., also the pool with these files of this tree put over the baseline's
+(fixes made after the merge that the pool would have had too: a like-for-like comparison).
 Prints the times, whether every student got the same total in all three, the throughput from 1
 to 2 workers, the coordinator's own cost per student (writing files, logs, gradebook and result:
 .grading/run.json), the load average before and after, and the 2,000-student model of the README
@@ -20,6 +23,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -39,8 +43,6 @@ COURSE = ["nbgrader_config.py", "source", "release", "grader_tests", "reference"
 
 def course_from(tree, target):
     """A course directory at ``target`` made of ``tree``'s files (a checkout or an exported commit)."""
-    import shutil
-
     target.mkdir(parents=True)
     for name in COURSE:
         src = tree / name
@@ -80,21 +82,29 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=12)
     parser.add_argument("--baseline", default="6bd78d2", help="commit with the process pool (the last before Dask)")
+    parser.add_argument("--baseline-plus", nargs="+", default=[], metavar="FILE",
+                        help="also grade with the pool plus these files of this tree (paths in the repository)")
     args = parser.parse_args()
     n = args.students
     load_before = load()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         base_tree = export_commit(args.baseline, tmp / "baseline-tree")
+        plan = [("pool, 2 workers", base_tree, 2), ("dask, 2 workers", ROOT, 2), ("dask, 1 worker", ROOT, 1)]
+        if args.baseline_plus:
+            plus_tree = export_commit(args.baseline, tmp / "baseline-plus-tree")
+            for relative in args.baseline_plus:
+                shutil.copy2(ROOT / relative, plus_tree / relative)
+            plan.insert(1, ("pool+, 2 workers", plus_tree, 2))
         runs = {}
-        for label, tree, workers in [("pool, 2 workers", base_tree, 2), ("dask, 2 workers", ROOT, 2), ("dask, 1 worker", ROOT, 1)]:
+        for label, tree, workers in plan:
             course = course_from(tree, tmp / label.replace(", ", "-").replace(" ", ""))
             make_class(course / "submitted", n)
             runs[label] = grade(course, workers)
             print(f"{label:<16} {runs[label][0]:7.1f} s  (load average now {load()[0]:.2f})", flush=True)
     load_after = load()
     pool, dask2, dask1 = (runs[k] for k in ("pool, 2 workers", "dask, 2 workers", "dask, 1 worker"))
-    same = pool[1] == dask2[1] == dask1[1]
+    same = all(run[1] == pool[1] for run in runs.values())
     overhead = dask2[2].get("coordinator_seconds_per_student", 0.0)
     # One core-second figure per student: the 1-worker batch's grading time (start-up excluded) per student.
     startup1 = dask1[0] - dask1[2]["elapsed"]
@@ -104,7 +114,13 @@ def main():
           f"after: {', '.join(f'{x:.2f}' for x in load_after)}")
     print(f"class: {n} generated submissions; same total for every student in all runs: {'yes' if same else 'NO'}")
     print(f"process pool (baseline {args.baseline}), 2 workers: {pool[0]:7.1f} s")
-    print(f"Dask LocalCluster, 2 workers:                 {dask2[0]:7.1f} s  ({(dask2[0] / pool[0] - 1) * 100:+.1f}% vs the pool)")
+    if "pool+, 2 workers" in runs:
+        plus = runs["pool+, 2 workers"]
+        print(f"process pool + {' '.join(args.baseline_plus)}, 2 workers: {plus[0]:7.1f} s")
+    print(f"Dask LocalCluster, 2 workers:                 {dask2[0]:7.1f} s  ({(dask2[0] / pool[0] - 1) * 100:+.1f}% vs the pool"
+          + (f", {(dask2[0] / plus[0] - 1) * 100:+.1f}% vs the pool with those files)" if "pool+, 2 workers" in runs else ")"))
+    print("grading phase alone (.grading/run.json elapsed): "
+          + ", ".join(f"{label} {run[2]['elapsed']:.1f} s" for label, run in runs.items()))
     print(f"Dask LocalCluster, 1 worker:                  {dask1[0]:7.1f} s")
     print(f"throughput 1 -> 2 workers: {n / dask1[0] * 60:.1f} -> {n / dask2[0] * 60:.1f} students/min "
           f"(x{dask1[0] / dask2[0]:.2f}; grading phase only: x{dask1[2]['elapsed'] / dask2[2]['elapsed']:.2f})")
