@@ -10,7 +10,7 @@ mistakes, no endless loops) and grades it three times, each in a fresh course co
   3. `python -m grading --workers 1` of this tree.
 With --baseline-plus FILE..., also the pool with these files of this tree put over the baseline's
 (fixes made after the merge that the pool would have had too: a like-for-like comparison).
-Prints the times, whether every student got the same total in all three, the throughput from 1
+Prints the times, whether every student got the same total in every run, the throughput from 1
 to 2 workers, the coordinator's own cost per student (writing files, logs, gradebook and result:
 .grading/run.json), the load average before and after, and the 2,000-student model of the README
 (time = start-up + students * (core-seconds per student / cores + coordinator's seconds per student)).
@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_grading import make_class  # noqa: E402
 from tests.course_copy import environment  # noqa: E402
 
+PLUS = "pool+, 2 workers"  # the run of --baseline-plus
 COURSE = ["nbgrader_config.py", "source", "release", "grader_tests", "reference", "grading", "sandbox"]
 
 
@@ -95,7 +96,7 @@ def main():
             plus_tree = export_commit(args.baseline, tmp / "baseline-plus-tree")
             for relative in args.baseline_plus:
                 shutil.copy2(ROOT / relative, plus_tree / relative)
-            plan.insert(1, ("pool+, 2 workers", plus_tree, 2))
+            plan.insert(1, (PLUS, plus_tree, 2))
         runs = {}
         for label, tree, workers in plan:
             course = course_from(tree, tmp / label.replace(", ", "-").replace(" ", ""))
@@ -104,6 +105,7 @@ def main():
             print(f"{label:<16} {runs[label][0]:7.1f} s  (load average now {load()[0]:.2f})", flush=True)
     load_after = load()
     pool, dask2, dask1 = (runs[k] for k in ("pool, 2 workers", "dask, 2 workers", "dask, 1 worker"))
+    plus = runs.get(PLUS)
     same = all(run[1] == pool[1] for run in runs.values())
     overhead = dask2[2].get("coordinator_seconds_per_student", 0.0)
     # One core-second figure per student: the 1-worker batch's grading time (start-up excluded) per student.
@@ -114,14 +116,13 @@ def main():
           f"after: {', '.join(f'{x:.2f}' for x in load_after)}")
     print(f"class: {n} generated submissions; same total for every student in all runs: {'yes' if same else 'NO'}")
     print(f"process pool (baseline {args.baseline}), 2 workers: {pool[0]:7.1f} s")
-    if "pool+, 2 workers" in runs:
-        plus = runs["pool+, 2 workers"]
+    if plus:
         print(f"process pool + {' '.join(args.baseline_plus)}, 2 workers: {plus[0]:7.1f} s")
     print(f"Dask LocalCluster, 2 workers:                 {dask2[0]:7.1f} s  ({(dask2[0] / pool[0] - 1) * 100:+.1f}% vs the pool"
-          + (f", {(dask2[0] / plus[0] - 1) * 100:+.1f}% vs the pool with those files)" if "pool+, 2 workers" in runs else ")"))
+          + (f", {(dask2[0] / plus[0] - 1) * 100:+.1f}% vs the pool with those files)" if plus else ")"))
+    print(f"Dask LocalCluster, 1 worker:                  {dask1[0]:7.1f} s")
     print("grading phase alone (.grading/run.json elapsed): "
           + ", ".join(f"{label} {run[2]['elapsed']:.1f} s" for label, run in runs.items()))
-    print(f"Dask LocalCluster, 1 worker:                  {dask1[0]:7.1f} s")
     print(f"throughput 1 -> 2 workers: {n / dask1[0] * 60:.1f} -> {n / dask2[0] * 60:.1f} students/min "
           f"(x{dask1[0] / dask2[0]:.2f}; grading phase only: x{dask1[2]['elapsed'] / dask2[2]['elapsed']:.2f})")
     print(f"per student, 1 worker: {per_student:.2f} core-seconds; start-up (release, cluster, kit): {startup1:.1f} s; "
