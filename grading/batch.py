@@ -8,7 +8,7 @@ distributed's allowed-failures; then the row says so). A lost scheduler stops th
 (SchedulerLost) with every result so far saved, so the next make grade continues.
 """
 
-import hashlib
+import itertools
 import json
 import os
 import time
@@ -17,8 +17,9 @@ from concurrent.futures import CancelledError
 
 from tqdm import tqdm
 
-from grading import cluster, grades, store
+from grading import cluster, grades, inbox, record, store
 from grading.course import RESULTS, ROOT, SOURCE_NOTEBOOK, SUBMITTED
+from grading.names import printable
 
 # Everything a grade depends on besides the submission itself: the grader kit each worker gets.
 GRADER_INPUTS = [SOURCE_NOTEBOOK, ROOT / "nbgrader_config.py", ROOT / "grader_tests" / "pytest.ini",
@@ -34,10 +35,8 @@ class SchedulerLost(RuntimeError):
 
 
 def student_ids():
-    """Every student directory in submitted/, sorted."""
-    if not SUBMITTED.is_dir():
-        return []
-    return sorted(p.name for p in SUBMITTED.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """Every student in submitted/, sorted: its folders, and links in their place (refused when read)."""
+    return inbox.student_ids(SUBMITTED)
 
 
 def grader_kit():
@@ -50,30 +49,41 @@ def grader_version():
     return cluster.digest(grader_kit().values())
 
 
-def submission_files(student_id):
-    """{path in submitted/<student>/: bytes} of the student's notebooks: what intake looks at (grading.intake)."""
-    folder = SUBMITTED / student_id
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.ipynb"))
-            if p.is_file() and ".ipynb_checkpoints" not in p.parts}
+def read_submission(student_id):
+    """The student's notebooks as bytes and what was refused (grading.inbox: regular files only, no links)."""
+    return inbox.read_submission(SUBMITTED, student_id)
 
 
 def fingerprinter(sandboxed=True):
-    """fingerprint(student_id): hash of the student's files, the grader and the sandbox mode.
+    """fingerprint(submission): hash of what is graded of it, the grader and the sandbox mode.
 
     Equal fingerprints give equal grades; a grade made without the sandbox is never kept for a
     sandboxed run (nor the other way round).
     """
-    grader = f"{grader_version()} sandboxed={sandboxed}".encode()
+    grader = f"{grader_version()} sandboxed={sandboxed}"
+    return lambda submission: submission.fingerprint(grader)
 
-    def fingerprint(student_id):
-        digest = hashlib.sha256(grader)
-        student_dir = SUBMITTED / student_id
-        for path in sorted(p for p in student_dir.rglob("*") if p.is_file()):
-            digest.update(str(path.relative_to(student_dir)).encode())
-            digest.update(path.read_bytes())
-        return digest.hexdigest()
 
-    return fingerprint
+def _with_refusals(outcome, submission):
+    """The task's outcome with what the coordinator refused to read noted in its row's status."""
+    if submission.refused:
+        res = outcome["result"]
+        note = "refused " + "; ".join(submission.refused) + " (only regular files are read)"
+        base, sep, unsandboxed = res["status"].partition(" [unsandboxed]")
+        if base.endswith(")"):
+            base = base[:-1] + "; " + note + ")"
+        else:
+            base += f" ({note})"
+        res["status"] = base + sep + unsandboxed
+    return outcome
+
+
+def _refused_outcome(submission, sandboxed):
+    """The outcome of a student of whom nothing can be graded (a link instead of a folder, only refused notebooks)."""
+    status = submission.problem or (f"no notebook to grade: refused {'; '.join(submission.refused)} "
+                                    "(only regular files are read)")
+    return {"result": grades.result(submission.student_id, status=status, sandboxed=sandboxed), "log": "",
+            "kernel_log": "", "gradebook": None, "files": {}}
 
 
 def load_result(student_id):
@@ -92,14 +102,13 @@ def save_result(res):
 
 
 def _needs_retry(res):
-    return "timed out" in res["status"] or "kernel died" in res["status"]
+    return record.needs_retry(record.problems_of(res.get("problems")))
 
 
-def _outcome(future, sandboxed):
+def _outcome(future, student_id, sandboxed):
     """The task's outcome, or one with a row saying why there is none; SchedulerLost when the scheduler is gone."""
     from distributed import KilledWorker
 
-    student_id = future.key.split("/")[1]
     if future.status == "cancelled":
         raise SchedulerLost("lost the connection to the Dask scheduler")
     try:
@@ -117,29 +126,45 @@ def _outcome(future, sandboxed):
 
 
 def _run(client, ids, on_done, version, sandboxed, at_once=None):
-    """Grades ``ids`` as tasks on ``client``, at most ``at_once`` queued (default: by the cluster's threads)."""
+    """Grades ``ids`` as tasks on ``client``, at most ``at_once`` queued (default: by the cluster's threads).
+
+    ``on_done(outcome, submission)`` gets each student's outcome with the Submission it graded.
+    """
     from distributed import as_completed
 
     batch = uuid.uuid4().hex[:8]
     pending = list(reversed(ids))
+    graded = {}  # task key -> Submission
+    numbers = itertools.count()
 
     def submit():
-        sid = pending.pop()
-        return client.submit(cluster.grade, sid, submission_files(sid), version,
-                             key=f"grade/{sid}/{batch}", pure=False)
+        """The next student's task; students with nothing to grade are done at once (None)."""
+        while pending:
+            sid = pending.pop()
+            submission = read_submission(sid)
+            if submission.problem or (submission.refused and not submission.files):
+                on_done(_refused_outcome(submission, sandboxed), submission)
+                continue
+            key = f"grade/{next(numbers)}/{batch}"  # not the student id: that is any text
+            graded[key] = submission
+            return client.submit(cluster.grade, sid, submission.files, version, key=key, pure=False)
+        return None
 
     def limit():
         return at_once or QUEUED_PER_THREAD * max(1, cluster.worker_threads(client))
 
-    running = as_completed([submit() for _ in range(min(limit(), len(pending)))])
+    running = as_completed([f for f in (submit() for _ in range(limit())) if f is not None])
     for future in running:
-        outcome = _outcome(future, sandboxed)
+        submission = graded.pop(future.key)
+        outcome = _outcome(future, submission.student_id, sandboxed)
         future.release()
-        on_done(outcome)
-        if pending:
-            wanted = limit()
-            while pending and running.count() < wanted:
-                running.add(submit())
+        on_done(_with_refusals(outcome, submission), submission)
+        wanted = limit()
+        while pending and running.count() < wanted:
+            nxt = submit()
+            if nxt is None:
+                break
+            running.add(nxt)
 
 
 def grade_all(ids, client, force=False, sandboxed=True):
@@ -158,7 +183,7 @@ def grade_all(ids, client, force=False, sandboxed=True):
     results, todo = {}, []
     for sid in ids:
         previous = load_result(sid)
-        if not force and previous and previous.get("fingerprint") == fingerprint_of(sid):
+        if not force and previous and previous.get("fingerprint") == fingerprint_of(read_submission(sid)):
             results[sid] = previous
         else:
             todo.append(sid)
@@ -171,21 +196,21 @@ def grade_all(ids, client, force=False, sandboxed=True):
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}")
     gradebook = Gradebook(nbgrader_config().CourseDirectory.db_url)
 
-    def kept(outcome, retried=False):
+    def kept(outcome, submission, retried=False):
         nonlocal keeping
         began = time.monotonic()
         res = outcome["result"]
         res["retried"] = retried
-        res["fingerprint"] = fingerprint_of(res["student_id"])
+        res["fingerprint"] = fingerprint_of(submission)
         store.keep(outcome, gradebook)
         results[res["student_id"]] = res
         if retried or not _needs_retry(res):
             save_result(res)
         keeping += time.monotonic() - began
 
-    def done(outcome):
+    def done(outcome, submission):
         nonlocal failures
-        kept(outcome)
+        kept(outcome, submission)
         failures += outcome["result"]["status"] != "graded"
         bar.set_postfix_str(f"not cleanly graded: {failures}")
         bar.update(1)
@@ -196,8 +221,8 @@ def grade_all(ids, client, force=False, sandboxed=True):
         # A time-out or dead kernel under load may be the machine, not the code: once more, alone.
         retry = [sid for sid in todo if _needs_retry(results[sid])]
         for sid in retry:
-            tqdm.write(f"regrading {sid} alone after: {results[sid]['status']}")
-            _run(client, [sid], lambda outcome: kept(outcome, retried=True), version, sandboxed, at_once=1)
+            tqdm.write(f"regrading {printable(sid)} alone after: {printable(results[sid]['status'])}")
+            _run(client, [sid], lambda outcome, submission: kept(outcome, submission, retried=True), version, sandboxed, at_once=1)
     finally:
         bar.close()
         gradebook.close()

@@ -32,7 +32,9 @@ from pathlib import Path
 
 import grader_tests
 from grader_tests.points import MAX_TOTAL, MODULE_OF_PART, PARTS, POINTS
+from grading import record as grading_record
 from grading.course import ASSIGNMENT
+from grading.names import spreadsheet_cell
 
 REPORT_HTML = "class_report.html"
 CHECKS_CSV = "checks.csv"
@@ -72,6 +74,7 @@ def normalise(res):
         "seconds": float(seconds) if isinstance(seconds, (int, float)) else None,
         "retried": bool(res.get("retried", False)),
         "checks": {part: [c for c in checks[part] if isinstance(c, dict)] for part in PARTS if checks.get(part)},
+        "problems": res.get("problems") if isinstance(res.get("problems"), list) else [],
         "sandboxed": res.get("sandboxed") if isinstance(res.get("sandboxed"), bool) else None,
     }
 
@@ -99,7 +102,7 @@ def load_class(course_dir):
     for path in sorted((course_dir / RESULTS_DIR).glob("*.json")):
         try:
             res = json.loads(path.read_text(encoding="utf-8"))
-            stored[str(res.get("student_id") or path.stem)] = res
+            stored[spreadsheet_cell(res.get("student_id") or path.stem)] = res  # as grades.csv writes the id
         except (OSError, ValueError, AttributeError) as error:
             warnings.append(f"{path.name}: unreadable result file ({type(error).__name__})")
     grades = course_dir / GRADES_CSV
@@ -114,7 +117,7 @@ def load_class(course_dir):
                 continue
             res = normalise(res)
             try:
-                differs = abs(float(row["total"]) - res["total"]) > 0.005 or row["status"] != res["status"]
+                differs = abs(float(row["total"]) - res["total"]) > 0.005 or row["status"] != spreadsheet_cell(res["status"])
             except (KeyError, TypeError, ValueError):
                 differs = True
             if differs:
@@ -286,6 +289,16 @@ def reason_kind(status, student_id=""):
             depth -= 1
             cut = len(text) if depth == 0 else cut
     return re.sub(r"\d+", "N", text[:cut]).strip() or status
+
+
+def problem_kind(res):
+    """What went wrong with a result, to count: its grading record's problems without their cells
+    ('timed out (train_nn)'), or for a submission that was never run, its status without details."""
+    problems = grading_record.problems_of(res.get("problems"))
+    if problems:
+        return "; ".join(dict.fromkeys(f"{grading_record.WORDS[p.code]}" + (f" ({p.part})" if p.part else "")
+                                       for p in problems))
+    return reason_kind(res["status"], res["student_id"])
 
 
 def run_facts(results, run_info):
@@ -610,7 +623,7 @@ def _attention_section(c):
     out = ['<h2 id="attention">Needs a look</h2>',
            f'<h3>Not cleanly graded <span class="muted">({len(c.not_clean)})</span></h3>']
     if c.not_clean:
-        kinds = Counter(reason_kind(r["status"], r["student_id"]) for r in c.not_clean)
+        kinds = Counter(problem_kind(r) for r in c.not_clean)
         out.append("<p>" + "; ".join(f"{_e(kind)}: {count}" for kind, count in kinds.most_common()) + "</p>")
         shown, note = _cut(c.not_clean, "submissions")
         rows = [f"{_student_row(r)}{_td(r['status'])}</tr>" for r in shown]
@@ -674,7 +687,7 @@ def check_rows(results):
     for res in sorted(results, key=lambda r: r["student_id"]):
         for part in PARTS:
             for check in res["checks"].get(part, []):
-                yield {"student_id": res["student_id"], "part": part, "check": check.get("name", ""),
+                yield {"student_id": spreadsheet_cell(res["student_id"]), "part": part, "check": check.get("name", ""),
                        "passed": "true" if check.get("passed", False) else "false", "hint": check.get("hint") or "",
                        "part_score": f"{res['scores'][part]:g}", "part_max": POINTS[part]}
 

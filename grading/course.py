@@ -21,7 +21,6 @@ STATE = ROOT / ".grading"
 STAGED = STATE / "submitted"
 RESULTS = STATE / "results"
 LOGS = STATE / "logs"  # nbgrader's log of each student's last autograde
-CHECKS = STATE / "checks"  # the executor's per-check results of each student's last autograde
 RUN_INFO = STATE / "run.json"  # when and how the last batch ran
 
 # grade_id of the test cell of each graded part in the exercise notebook.
@@ -47,7 +46,6 @@ def nbgrader_config(sandbox=True):
         GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
     ]
     overlay.GradingExecute.kernel_log = str(LOGS / "kernels.log")
-    overlay.GradingExecute.checks_dir = str(CHECKS)
     overlay.GradingExecute.sandbox = sandbox
     # Tests and impatient TAs may shorten the per-cell time-out (seconds); see README.
     if os.environ.get("GRADING_CELL_TIMEOUT"):

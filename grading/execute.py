@@ -12,12 +12,19 @@ On top of nbgrader's Execute (per-cell time-out, errors allowed):
 - cells tagged ``skip-when-grading`` (lesson demos, plots) are not run, unless a running cell
   may need a name that only they define;
 - the kernel runs under memory, process and file-size limits: a memory hog gets a MemoryError in its own cell;
-- a cell's stored output is capped while it runs, so a print loop cannot flood memory or feedback;
+- every output the kernel sends (stream, display data, results, errors, widget messages) is
+  capped in bytes per cell and per submission as it is received, and each message by the size
+  the kernel client's sockets accept, so no output can flood memory, the notebook or feedback;
 - a kernel that dies (os._exit, segfault) or ignores the interrupt after a time-out is replaced by a
   fresh one, the cells that ran before are replayed silently, and grading goes on with the next
   cell: only the part whose cell broke loses points;
-- the whole submission has a time budget; cells past it are not run and say so;
+- the whole submission has a time budget; cells past it are not run and say so, and the checks
+  of a part have a deadline of their own (the cell time-out, within that budget);
 - when the notebook is done, the kernel's sandbox is killed with every process in it.
+
+What happened is recorded as data where it happens, in a grading.record.Record (scores, checks,
+and problems as codes), which the worker takes when nbgrader is done: no status is ever read
+back from text the kernel wrote.
 """
 
 import ast
@@ -42,6 +49,7 @@ from grader_tests.points import PARTS
 from grader_tests.report import format_part
 from grader_tests.runner import run_checks
 from grader_tests.submission import SocketChannel, Submission
+from grading import record as grading_record
 from grading.sandbox import Sandbox, environment, kernel_manager
 
 SKIP_TAG = "skip-when-grading"
@@ -105,8 +113,23 @@ def _is_test_cell(cell):
 
 # grade id of each part's test cell
 PART_OF_TEST_CELL = {f"{part}_checks": part for part in PARTS}
-# Written into a test cell's output when the kernel died while the part's checks ran.
-KERNEL_DIED_MARK = "the kernel died while the grader's checks ran"
+# Why a check stopped (grader_tests.submission: measured by the grader) that counts as a time-out.
+TIMED_OUT_STOPS = {"call_timeout", "no_answer", "part_deadline"}
+# Messages of the kernel whose content becomes part of the notebook or of the client's state.
+_OUTPUT_MESSAGES = {"stream", "display_data", "execute_result", "error", "update_display_data"}
+
+
+def _content_bytes(msg):
+    """Bytes an output message would add to the notebook (its content as JSON)."""
+    content = msg.get("content") or {}
+    if msg["msg_type"] == "stream":
+        return len(str(content.get("text", "")).encode("utf-8", "replace"))
+    return len(json.dumps(content, default=str))
+
+
+def _part_of_cell(cell):
+    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+    return next((part for part in PARTS if grade_id.startswith(f"{part}_")), None)
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 
 
@@ -134,37 +157,35 @@ class GradingExecute(Execute):
 
     skip_tag = Unicode(SKIP_TAG, help="cells with this tag are not run when grading").tag(config=True)
     sandbox = Bool(True, help="run the kernel in the bubblewrap sandbox (grading.sandbox)").tag(config=True)
-    output_limit = Integer(200_000, help="characters of stream output kept per cell while it runs").tag(config=True)
+    cell_output_limit = Integer(512 * 2**10, help="bytes of output (every type) kept per cell; the rest is dropped as it arrives").tag(config=True)
+    submission_output_limit = Integer(4 * 2**20, help="bytes of output (every type) kept per submission").tag(config=True)
     submission_budget = Float(600.0, help="seconds for the whole notebook; later cells are not run").tag(config=True)
     kernel_log = Unicode("", help="file that receives the kernel process's stderr ('' keeps it)").tag(config=True)
-    checks_dir = Unicode("", help="directory for each student's check results (<student>.json)").tag(config=True)
     responsive_within = Float(10.0, help="seconds an interrupted kernel has to answer before it is replaced").tag(config=True)
     agent_start_within = Float(60.0, help="seconds the kernel has to connect its agent for a part's checks").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._skipped = cells_to_skip(nb, self.skip_tag)
         self._replayable = []  # cells whose definitions a replacement kernel needs
-        self._output_chars = {}
+        self._output_bytes = {}  # bytes of output kept, per cell index
+        self._capped = set()  # cells whose output passed a cap (noted once)
         self._started = time.monotonic()
         self._pgids = set()
         self._sandboxes = []
-        self._checks = {}
+        self._timed_out = False  # set by nbclient's time-out handling of the running cell
+        self.record = grading_record.Record(sandboxed=self.sandbox)
         try:
             return super().preprocess(nb, resources, km)
         finally:
             self._kill_process_groups()
             for box in self._sandboxes:
                 box.cleanup()
-            self._save_checks(resources)
+            student = ((resources or {}).get("nbgrader") or {}).get("student")
+            if student:
+                grading_record.publish(student, self.record)
 
-    def _save_checks(self, resources):
-        student = ((resources or {}).get("nbgrader") or {}).get("student")
-        if self.checks_dir and student:
-            os.makedirs(self.checks_dir, exist_ok=True)
-            target = os.path.join(self.checks_dir, f"{student}.json")
-            with open(target + ".tmp", "w", encoding="utf-8") as handle:
-                json.dump({"sandboxed": self.sandbox, "parts": self._checks}, handle)
-            os.replace(target + ".tmp", target)
+    def _budget_left(self):
+        return self.submission_budget - (time.monotonic() - self._started)
 
     # -- the kernel -------------------------------------------------------------------------
     def create_kernel_manager(self):
@@ -180,6 +201,7 @@ class GradingExecute(Execute):
         self._box = box
         kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name") or "python3"
         self.km = kernel_manager(box, kernel_name=kernel_name, config=self.config)
+        self.km.client_class = "grading.sandbox.CappedKernelClient"  # each message's size is bounded as it arrives
         return self.km
 
     async def async_start_new_kernel(self, **kwargs):
@@ -256,38 +278,61 @@ class GradingExecute(Execute):
         self.start_new_kernel(cwd=self.resources.get("metadata", {}).get("path") or None)
         self.start_new_kernel_client()
         for index in self._replayable:
+            if self._budget_left() <= 0:  # a replay never extends the submission's budget
+                return False
             replay = copy.deepcopy(self.nb.cells[index])
+            self._timed_out = False
             try:
                 super().preprocess_cell(replay, self.resources, index)
-            except DeadKernelError:
+            except (DeadKernelError, CellTimeoutError):
                 return False
-            if any(out.get("ename") == "CellTimeoutError" for out in replay.get("outputs", [])):
+            if self._timed_out:
                 return False
         return True
 
     # -- cells ------------------------------------------------------------------------------
     def _get_timeout(self, cell):
         timeout = super()._get_timeout(cell)
-        left = self.submission_budget - (time.monotonic() - self._started)
+        left = self._budget_left()
         return max(1, int(min(timeout or left, left)))
 
-    def output(self, outs, msg, display_id, cell_index):
-        if msg["msg_type"] == "stream":
-            used = self._output_chars.get(cell_index, 0)
-            text = msg["content"].get("text", "")
-            if used >= self.output_limit:
-                return None
-            if used + len(text) > self.output_limit:
-                msg = copy.deepcopy(msg)
-                msg["content"]["text"] = text[: self.output_limit - used] + "\n[output truncated by the grader]\n"
-            self._output_chars[cell_index] = used + len(text)
-        return super().output(outs, msg, display_id, cell_index)
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._timed_out = True  # the grader's own fact: no text of the kernel's can set it
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def process_message(self, msg, cell, cell_index):
+        """nbclient's handling of a kernel message, after the output caps (see the class's limits)."""
+        msg_type = msg["msg_type"]
+        if msg_type in _OUTPUT_MESSAGES or msg_type.startswith("comm"):
+            size = _content_bytes(msg)
+            used = self._output_bytes.get(cell_index, 0)
+            room = min(self.cell_output_limit - used, self.submission_output_limit - self.record.output_bytes)
+            if size > room:
+                note = ""
+                if cell_index not in self._capped:
+                    self._capped.add(cell_index)
+                    self.record.add("output_capped", cell_index, _part_of_cell(cell))
+                    note = (f"\n[output truncated by the grader: outputs are capped at {self.cell_output_limit // 2**10} KiB "
+                            f"a cell and {self.submission_output_limit // 2**20} MiB a submission]\n")
+                if msg_type == "stream" and room > 0:
+                    text = str(msg["content"].get("text", "")).encode("utf-8", "replace")[:room].decode("utf-8", "ignore")
+                    msg = {**msg, "content": {**msg["content"], "text": text + note}}
+                    size = room
+                elif note:
+                    cell.outputs.append(new_output("stream", name="stdout", text=note.lstrip("\n")))
+                    return None
+                else:
+                    return None
+            self._output_bytes[cell_index] = used + size
+            self.record.output_bytes += size
+        return super().process_message(msg, cell, cell_index)
 
     def preprocess_cell(self, cell, resources, index):
         if index in self._skipped or cell.cell_type != "code":
             return cell, resources
-        if time.monotonic() - self._started >= self.submission_budget:
+        if self._budget_left() <= 0:
             cell.outputs = [_error("SubmissionTimeLimit", f"not run: the notebook used up its {self.submission_budget:g} s")]
+            self.record.add("out_of_time", index, _part_of_cell(cell))
             return cell, resources
         part = PART_OF_TEST_CELL.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
         if part is not None and _is_test_cell(cell):
@@ -295,15 +340,21 @@ class GradingExecute(Execute):
         return self._run_code_cell(cell, resources, index)
 
     def _run_code_cell(self, cell, resources, index):
+        self._timed_out = False
+        part = _part_of_cell(cell)
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             cell.outputs.append(_error("DeadKernelError", "the kernel died while running this cell (os._exit, a crash, or too much memory)"))
+            self.record.add("kernel_died", index, part)
             self._replace_kernel()
             return cell, resources
         except CellTimeoutError:  # the kernel stayed busy after the interrupt (no IOPub idle)
+            self._timed_out = True
             cell.outputs.append(_error("CellTimeoutError", f"the cell did not finish within {self._get_timeout(cell)} s"))
-        timed_out = any(out.get("ename") == "CellTimeoutError" for out in cell.get("outputs", []))
+        timed_out = self._timed_out
+        if timed_out:
+            self.record.add("timed_out", index, part)
         if timed_out and not self._responds():
             cell.outputs.append(_error("UnresponsiveKernel", "the kernel ignored the interrupt after the time-out and was restarted"))
             self._replace_kernel()
@@ -320,8 +371,12 @@ class GradingExecute(Execute):
         finally:
             cell.source = source
         visible = _as_plain_text(cell.get("outputs", []))
-        result, note = self._check_part(part)
-        self._checks[part] = result
+        began = time.monotonic()
+        result, note = self._check_part(part, index)
+        self.record.parts[part] = grading_record.PartRecord(
+            score=float(result["score"]), max=int(result["max"]), checks=result["checks"], seconds=round(time.monotonic() - began, 2))
+        if any(check.get("stop") in TIMED_OUT_STOPS for check in result["checks"]):
+            self.record.add("timed_out", index, part)
         report = format_part(part, result) + "\n" + (f"[{note}]\n" if note else "")
         cell.outputs = visible + [
             new_output("stream", name="stdout", text=report),
@@ -329,8 +384,13 @@ class GradingExecute(Execute):
         ]
         return cell, resources
 
-    def _check_part(self, part):
-        """(results of run_checks for ``part``, a note for the TA or None), talking to the kernel's agent."""
+    def _check_part(self, part, index):
+        """(results of run_checks for ``part``, a note for the TA or None), talking to the kernel's agent.
+
+        The checks have one deadline for everything they ask of the agent: the cell time-out,
+        and no later than the submission's budget.
+        """
+        deadline = time.monotonic() + max(1.0, min(float(self.timeout or self.submission_budget), self._budget_left()))
         address = str(self._box.runtime / f"grader-{part}.sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(address)
@@ -338,15 +398,16 @@ class GradingExecute(Execute):
         self._box.close_to_sandbox()
         msg_id = self.kc.execute(f"__import__('sandbox.agent').agent.serve({address!r}, globals())",
                                  silent=True, store_history=False, allow_stdin=False)
-        listener.settimeout(self.agent_start_within)
+        listener.settimeout(max(0.1, min(self.agent_start_within, deadline - time.monotonic())))
         connection = None
         try:
             connection, _ = listener.accept()
-            channel = SocketChannel(connection)
-            channel.hello(timeout=self.agent_start_within)
+            channel = SocketChannel(connection, deadline=deadline)
+            channel.hello(timeout=max(0.1, min(self.agent_start_within, deadline - time.monotonic())))
         except (OSError, socket.timeout) as error:
-            channel = SocketChannel(socket.socket(socket.AF_UNIX))
+            channel = SocketChannel(socket.socket(socket.AF_UNIX), deadline=deadline)
             channel.broken = f"the kernel did not start the grader's agent ({type(error).__name__})"
+            channel.stop = "not_started"
         except Exception:  # ChannelBroken from hello()
             pass
         finally:
@@ -356,17 +417,19 @@ class GradingExecute(Execute):
             result = run_checks(Submission(channel, "notebook"), parts=(part,))[part]
         finally:
             channel.close()
-        return result, self._after_checks(msg_id)
+        return result, self._after_checks(msg_id, index, part)
 
-    def _after_checks(self, msg_id):
+    def _after_checks(self, msg_id, index, part):
         """Makes sure the kernel is back and idle after a part's checks; a note when it was not."""
         if self._await_reply(msg_id, self.responsive_within) is not None:
             return None
         if not self._alive():
+            self.record.add("kernel_died", index, part)
             self._replace_kernel()
-            return KERNEL_DIED_MARK + " (os._exit, a crash, or too much memory)"
+            return "the kernel died while the grader's checks ran (os._exit, a crash, or too much memory)"
         run_sync(self.km.interrupt_kernel)()
         if self._await_reply(msg_id, self.responsive_within) is None:
+            self.record.add("kernel_restarted", index, part)
             self._replace_kernel()
             return "the kernel stopped answering while the grader's checks ran and was restarted"
         return None

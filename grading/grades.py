@@ -4,12 +4,17 @@ import csv
 import os
 
 from grader_tests.points import MAX_TOTAL, PARTS, POINTS
+from grading.names import printable, spreadsheet_cell
 
 COLUMNS = ["student_id", *PARTS, "total", "max_total", "status", "seconds"]
 
 
-def result(student_id, scores=None, status="graded", seconds=0.0, retried=False, checks=None, sandboxed=True):
-    """One student's row; a row graded without the sandbox says so in its status."""
+def result(student_id, scores=None, status="graded", seconds=0.0, retried=False, checks=None, sandboxed=True, problems=None):
+    """One student's row; a row graded without the sandbox says so in its status.
+
+    ``problems``: the grading record's problems ([{"code", "cell", "part"}], grading.record),
+    which the retry and the class report read; ``status`` is their words for the TA.
+    """
     scores = scores or dict.fromkeys(PARTS, 0.0)
     if not sandboxed:
         status += " [unsandboxed]"
@@ -22,19 +27,24 @@ def result(student_id, scores=None, status="graded", seconds=0.0, retried=False,
         "seconds": round(seconds, 2),
         "retried": retried,
         "checks": checks or {},
+        "problems": problems or [],
         "sandboxed": sandboxed,
     }
 
 
 def write_grades_csv(results, path):
-    """One row per student, sorted by id; written to a temporary file, then renamed (never half-written)."""
+    """One row per student, sorted by id; written to a temporary file, then renamed (never half-written).
+
+    Text cells (student id, status) are written as grading.names.spreadsheet_cell: escaped, and
+    never read as a formula by a spreadsheet.
+    """
     tmp = f"{path}.tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         for res in sorted(results, key=lambda r: r["student_id"]):
-            writer.writerow({"student_id": res["student_id"], **{p: f"{res['scores'][p]:g}" for p in PARTS},
-                             "total": f"{res['total']:g}", "max_total": res["max_total"], "status": res["status"],
+            writer.writerow({"student_id": spreadsheet_cell(res["student_id"]), **{p: f"{res['scores'][p]:g}" for p in PARTS},
+                             "total": f"{res['total']:g}", "max_total": res["max_total"], "status": spreadsheet_cell(res["status"]),
                              "seconds": res["seconds"]})
     os.replace(tmp, path)
 
@@ -54,5 +64,5 @@ def summary(results):
     if flagged:
         lines.append("")
         lines.append(f"{len(flagged)} submission(s) need a look:")
-        lines.extend(f"  {r['student_id']}: {r['status']}" for r in sorted(flagged, key=lambda r: r["student_id"]))
+        lines.extend(f"  {printable(r['student_id'])}: {printable(r['status'])}" for r in sorted(flagged, key=lambda r: r["student_id"]))
     return "\n".join(lines)

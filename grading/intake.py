@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 
 from grading.course import ASSIGNMENT, GRADE_ID_OF_PART, NOTEBOOK, PART_OF_GRADE_ID, STAGED
+from grading.names import printable
 
 
 @dataclass
@@ -33,7 +34,7 @@ def _choose(student_dir):
     expected = folder / NOTEBOOK
     found = _notebooks(student_dir)
     others = [p for p in found if p != expected]
-    names = ", ".join(str(p.relative_to(student_dir)) for p in others)
+    names = ", ".join(printable(p.relative_to(student_dir)) for p in others)
     if expected.is_file():
         return expected, [f"ignored extra notebook(s): {names}"] if others else []
     if len(others) == 1:

@@ -26,6 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any
 
@@ -39,6 +40,7 @@ PROCESS_LIMIT = 512  # processes and threads of the sandbox's user (JAX and torc
 FILE_SIZE_LIMIT = 64 * 2**20  # bytes per file written
 OPEN_FILES_LIMIT = 1024
 TMPFS_SIZES = {"/tmp": 256 * 2**20, INSIDE_HOME: 128 * 2**20, "/dev/shm": 64 * 2**20}
+MESSAGE_LIMIT = 16 * 2**20  # bytes per frame of a kernel message; a bigger one is dropped by ZeroMQ before it is read
 SANDBOX_UID_BASE = 200_000  # as root, sandboxes run as uid SANDBOX_UID_BASE + (pid % 50000)
 
 
@@ -241,6 +243,27 @@ def check_available():
         raise SandboxUnavailable(
             f"the sandbox cannot start here (bwrap: {reason}; it needs user namespaces, Linux only); "
             "grade with --no-sandbox to grade anyway, unprotected")
+
+
+class CappedKernelClient(AsyncKernelClient):
+    """A kernel client whose sockets refuse any message frame over MESSAGE_LIMIT bytes (ZMQ_MAXMSGSIZE).
+
+    ZeroMQ drops such a frame (and the connection, which it then makes again) before anything
+    of it is held here; the executor's per-cell and per-submission caps bound what is kept.
+    """
+
+    def _create_connected_socket(self, channel, identity=None):
+        # jupyter_client's own, with the limit set before connect() (libzmq reads it then); these
+        # kernels speak over ipc sockets without CURVE keys.
+        from jupyter_client.connect import channel_socket_types
+
+        sock = self.context.socket(channel_socket_types[channel])
+        sock.linger = 1000
+        sock.maxmsgsize = MESSAGE_LIMIT
+        if identity:
+            sock.identity = identity
+        sock.connect(self._make_url(channel))
+        return sock
 
 
 class SandboxedKernelManager(AsyncKernelManager):

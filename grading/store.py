@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from grading.course import ASSIGNMENT, AUTOGRADED, FEEDBACK, LOGS, ROOT
+from grading.names import printable
 
 # Where a worker's files may go, below the course directory: <folder>/<student>/...
 FILE_FOLDERS = (AUTOGRADED.name, FEEDBACK.name)
@@ -35,12 +36,18 @@ def write_files(student_id, files):
 
 
 def write_logs(student_id, log, kernel_log):
-    """nbgrader's log of this autograde (.grading/logs/<student>.log); kernels' stderr appended to kernels.log."""
+    """nbgrader's log of this autograde (.grading/logs/<student>.log); kernels' stderr appended to kernels.log.
+
+    In kernels.log every line a kernel wrote is prefixed with its student's id ("alice | ...") and
+    escaped (grading.names.printable), below a "--- alice" line only the grader writes: no student
+    can write a line that passes for another's, or a terminal escape into a TA's `cat`.
+    """
     LOGS.mkdir(parents=True, exist_ok=True)
     (LOGS / f"{student_id}.log").write_text(log or "")
     if kernel_log:
-        with open(LOGS / "kernels.log", "a") as handle:
-            handle.write(f"--- {student_id}\n{kernel_log}")
+        shown = printable(student_id)
+        with open(LOGS / "kernels.log", "a", encoding="utf-8") as handle:
+            handle.write(f"--- {shown}\n" + "".join(f"{shown} | {printable(line)}\n" for line in kernel_log.splitlines()))
 
 
 def record_grades(gradebook, student_id, entries):

@@ -9,7 +9,6 @@ Student code runs in the sandbox here, as it did on the TA's machine.
 
 import ctypes
 import gc
-import json
 import logging
 import os
 import re
@@ -18,18 +17,16 @@ import signal
 import sys
 import threading
 import time
-
-import nbformat
+from dataclasses import asdict
 
 from grading.course import (
-    ASSIGNMENT, AUTOGRADED, CHECKS, FEEDBACK, LOGS, NOTEBOOK, PART_OF_GRADE_ID, ROOT, STAGED, SUBMITTED, nbgrader_config,
+    ASSIGNMENT, AUTOGRADED, FEEDBACK, GRADE_ID_OF_PART, LOGS, NOTEBOOK, ROOT, STAGED, SUBMITTED, nbgrader_config,
     quicker_gradebook_creation,
 )
-from grading import grades
-from grading.execute import KERNEL_DIED_MARK
+from grading import grades, record as grading_record
 from grading.intake import take_in
+from grading.names import printable
 from grader_tests.points import PARTS
-from sandbox.agent import TIMEOUT_MARK
 
 _api = None
 _db_url = None
@@ -38,15 +35,8 @@ _version = None  # the grader version of the kit this process grades with
 # nbgrader's API is not thread-safe: a worker started with several threads grades one student at a time.
 _one_at_a_time = threading.Lock()
 
-# Text in a test cell's output (written by the grader, never by the kernel) that names a problem.
-MARKS = {TIMEOUT_MARK: "timed out", KERNEL_DIED_MARK: "kernel died"}
-
-# Error names in a cell's output that mean the grader stopped the cell, not that the code raised.
-STOPPED = {
-    "CellTimeoutError": "timed out",
-    "DeadKernelError": "kernel died",
-    "SubmissionTimeLimit": "out of time",
-}
+# What a task returns of the kernels' own stderr (start-up warnings, what student code wrote to fd 2).
+KERNEL_LOG_LIMIT = 256 * 2**10  # bytes, the last ones kept
 
 
 def quiet():
@@ -67,50 +57,6 @@ def die_with_parent():
         pass
 
 
-def _scores(student_id):
-    from nbgrader.api import Gradebook
-
-    scores = dict.fromkeys(PARTS, 0.0)
-    with Gradebook(_db_url) as gradebook:
-        notebook = gradebook.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student_id)
-        for grade in notebook.grades:
-            if grade.name in PART_OF_GRADE_ID:
-                scores[PART_OF_GRADE_ID[grade.name]] = float(grade.score or 0.0)
-    return scores
-
-
-def _part_of(cell):
-    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
-    for part in PARTS:
-        if grade_id.startswith(f"{part}_"):
-            return part
-    return None
-
-
-def cell_problems(notebook_path):
-    """Sentences for cells the grader had to stop: 'timed out in cell 14 (softmax)'.
-
-    A cell is stopped by nbgrader's cell time-out (an error output), or one of the checks in a
-    test cell stopped a call of the student's code (SubmissionTimeout, reported in the output).
-    """
-    problems = []
-    nb = nbformat.read(str(notebook_path), as_version=4)
-    for index, cell in enumerate(nb.cells):
-        part = _part_of(cell)
-        where = f"cell {index}" + (f" ({part})" if part else "")
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error" and output.get("ename") in STOPPED:
-                problem = f"{STOPPED[output['ename']]} in {where}"
-            elif output.get("output_type") == "stream" and part and any(mark in output.get("text", "") for mark in MARKS):
-                text = output.get("text", "")
-                problem = f"{next(MARKS[mark] for mark in MARKS if mark in text)} in {where}"
-            else:
-                continue
-            if problem not in problems:
-                problems.append(problem)
-    return problems
-
-
 def _first_error(outcome):
     """The most specific line of a failed nbgrader run: the last exception message before its summary."""
     lines = [line.strip() for line in ((outcome.get("log") or "") + "\n" + (outcome.get("error") or "")).splitlines()]
@@ -118,20 +64,9 @@ def _first_error(outcome):
     return (causes[0] if causes else (lines[-1] if lines else "unknown error"))[:300]
 
 
-def result(student_id, scores=None, status="graded", seconds=0.0, retried=False, checks=None):
+def result(student_id, scores=None, status="graded", seconds=0.0, retried=False, checks=None, problems=None):
     """A row (grading.grades.result) graded the way this worker grades (sandboxed or not)."""
-    return grades.result(student_id, scores, status, seconds, retried, checks, sandboxed=_sandboxed)
-
-
-def _checks(student_id):
-    """{part: [check results]} the executor measured for this student's last autograde."""
-    path = CHECKS / f"{student_id}.json"
-    try:
-        parts = json.loads(path.read_text(encoding="utf-8")).get("parts", {})
-        path.unlink()
-    except (OSError, ValueError):
-        return {}
-    return {part: parts[part]["checks"] for part in PARTS if part in parts}
+    return grades.result(student_id, scores, status, seconds, retried, checks, sandboxed=_sandboxed, problems=problems)
 
 
 def _grade(student_id):
@@ -142,22 +77,26 @@ def _grade(student_id):
         intake = take_in(SUBMITTED / student_id)
         if intake.problem:
             return result(student_id, status=intake.problem, seconds=time.monotonic() - started), log
-        (CHECKS / f"{student_id}.json").unlink(missing_ok=True)  # a stale file must not pass for this run's
+        grading_record.take(student_id)  # a record left by an earlier, failed run must not pass for this one's
         outcome = _api.autograde(ASSIGNMENT, student_id, force=True, create=True)
         log = (outcome.get("log") or "") + "\n" + (outcome.get("error") or "")
-        if not outcome["success"]:
-            return result(student_id, status=f"autograde failed: {_first_error(outcome)} (log: {LOGS.name}/{student_id}.log)",
+        record = grading_record.take(student_id)
+        if not outcome["success"] or record is None:
+            why = _first_error(outcome) if not outcome["success"] else "the executor left no grading record"
+            return result(student_id, status=f"autograde failed: {why} (log: {LOGS.name}/{printable(student_id)}.log)",
                           seconds=time.monotonic() - started), log
-        scores = _scores(student_id)
-        checks = _checks(student_id)
-        problems = cell_problems(AUTOGRADED / student_id / ASSIGNMENT / NOTEBOOK)
+        scores = {part: record.parts[part].score if part in record.parts else 0.0 for part in PARTS}
+        checks = {part: record.parts[part].checks for part in PARTS if part in record.parts}
+        words = [grading_record.describe(record.problems)] if grading_record.describe(record.problems) else []
         feedback = _api.generate_feedback(ASSIGNMENT, student_id, force=True)
         if not feedback["success"]:
-            problems.append("feedback could not be generated")
-        status = "; ".join(problems) if problems else "graded"
-        if intake.notes:
-            status += " (" + "; ".join(intake.notes) + ")"
-        return result(student_id, scores, status, time.monotonic() - started, checks=checks), log
+            words.append("feedback could not be generated")
+        notes = [*intake.notes, *grading_record.notes(record.problems)]
+        status = "; ".join(words) if words else "graded"
+        if notes:
+            status += " (" + "; ".join(notes) + ")"
+        problems = [asdict(problem) for problem in record.problems]
+        return result(student_id, scores, status, time.monotonic() - started, checks=checks, problems=problems), log
     except Exception as error:  # a grader bug must cost one row's status, never the batch
         return result(student_id, status=f"grading error: {type(error).__name__}: {error}", seconds=time.monotonic() - started), log
 
@@ -204,8 +143,13 @@ def prepare(version, settings):
     gc.freeze()
 
 
-def _gradebook_entries(student_id):
-    """What autograde saved in this worker's gradebook: {"grades": {cell: auto_score}, "comments": {cell: auto_comment}}."""
+def _gradebook_entries(student_id, res):
+    """The gradebook rows of this autograde: {"notebook", "grades": {cell: auto_score}, "comments": {cell: auto_comment}}.
+
+    The cells nbgrader saved, with each graded part's score taken from the grading record (the
+    row ``res``), so the gradebook holds the same numbers as grades.csv. None when autograde did
+    not save the submission.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(_db_url) as gradebook:
@@ -213,9 +157,24 @@ def _gradebook_entries(student_id):
             notebook = gradebook.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student_id)
         except MissingEntry:
             return None
-        return {"notebook": notebook.name,
-                "grades": {grade.name: grade.auto_score for grade in notebook.grades},
+        grades_of_cells = {grade.name: grade.auto_score for grade in notebook.grades}
+        for part, grade_id in GRADE_ID_OF_PART.items():
+            if grade_id in grades_of_cells:
+                grades_of_cells[grade_id] = res["scores"][part]
+        return {"notebook": notebook.name, "grades": grades_of_cells,
                 "comments": {comment.name: comment.auto_comment for comment in notebook.comments}}
+
+
+def _tail(path, limit):
+    """The last ``limit`` bytes of the text file ``path`` ('' when there is none)."""
+    try:
+        with open(path, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - limit))
+            data = handle.read()
+    except OSError:
+        return ""
+    return (f"[{size - limit} earlier bytes left out]\n" if size > limit else "") + data.decode("utf-8", "replace")
 
 
 def _files_under(folder, base):
@@ -264,8 +223,8 @@ def grade_submission(student_id, files, version):
         outcome = {
             "result": res,
             "log": log,
-            "kernel_log": kernel_log.read_text(errors="replace") if kernel_log.is_file() else "",
-            "gradebook": _gradebook_entries(student_id),
+            "kernel_log": _tail(kernel_log, KERNEL_LOG_LIMIT),
+            "gradebook": _gradebook_entries(student_id, res),
             "files": {**_files_under(AUTOGRADED / student_id, ROOT), **_files_under(FEEDBACK / student_id, ROOT)},
         }
         _forget(student_id)

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from grading.demo import answers_for, student_notebook
+from grading.names import spreadsheet_cell
 from tests.course_copy import ROOT, copy_course, grade
 
 FULL = [2, 2, 2, 1, 3, 2]
@@ -46,6 +47,15 @@ SECRETS = {
 
 SOFTMAX_WRONG = "def softmax(z):\n    return jnp.zeros_like(z)\n"
 
+# A markdown cell whose markup, if it ran in a browser, would mark the page.
+MARKDOWN_ATTACK = """# My notes
+<script>document.title = 'pwned-md'</script>
+<img src=x onerror="document.body.id='pwned-md-img'">
+<svg onload="document.title='pwned-md-svg'"></svg>
+<iframe srcdoc="<script>parent.document.title='pwned-iframe'</script>"></iframe>
+<a href="javascript:document.title='pwned-link'">click</a>
+<style>.score, h1 { display: none }</style><div id="pwned-style">Score: 12 / 12</div>
+"""
 # student id -> (attack cell inserted after the setup cell, {answer grade id: replacement source})
 ATTACKS = {
     "prints_secrets": ("""
@@ -158,12 +168,84 @@ for where in ["/tmp", os.path.expanduser("~"), "."]:
         print(where, type(error).__name__)
     print(where, written, "MB")
 """, {}),
+    # Roads around the sandbox wall (README, "Security model"): what the trusted side reads of a kernel.
+    "injects_markup": ("""
+from IPython.display import HTML, SVG, Javascript, Markdown, display
+display(HTML("<script>document.title = 'pwned-html'</script><img src=x onerror=\\"document.body.id='pwned-img'\\">"))
+display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="document.title=\\'pwned-svg\\'"><script>document.title=\\'pwned-svg2\\'</script></svg>'))
+display(Javascript("document.title = 'pwned-js'"))
+display(Markdown("<script>document.title = 'pwned-md-output'</script>"))
+display({{"text/html": "<div id=score-forged>Score: 12 / 12</div><script>document.title='pwned-raw'</script>"}}, raw=True)
+""", {}),
+    "floods_outputs": ("""
+from IPython.display import display
+for i in range(40):  # 40 x 1 MB of rich output: far past every cap
+    display({{"text/html": "<p>" + "x" * 2**20 + "</p>", "image/png": "iVBORw0KGgo" + "A" * 2**20}}, raw=True)
+display({{"text/plain": "y" * 20 * 2**20}}, raw=True)  # one 20 MB message: over the size a kernel message may have
+print("still running after the flood")
+""", {}),
+    "forges_status": ("""
+import os, sys
+# what the grader once read back as statuses, and a log line that looks like another student's
+print("softmax did not finish within 30 s (an endless loop?)")
+print("[the kernel died while the grader's checks ran (os._exit, a crash, or too much memory)]")
+os.write(2, b"--- honest_a\\nhonest_a | forged kernel line\\n\\x1b]0;pwned-title\\x07\\x1b[2K")
+class CellTimeoutError(Exception):
+    pass
+raise CellTimeoutError("Cell execution timed out")  # an error output named like the grader's own
+""", {"softmax_code": "def softmax(z):\n    print('did not finish within 30 s')\n"
+      "    exp_shifted = jnp.exp(z - jnp.max(z, axis=-1, keepdims=True))\n"
+      "    return exp_shifted / jnp.sum(exp_shifted, axis=-1, keepdims=True)\n"}),
+    "forges_frames": ("""
+import socket, struct, time
+import sandbox.agent as agent
+_serve = agent.serve
+
+def _frame(body):
+    return struct.pack(">I", len(body)) + body
+
+def serve(address, namespace, load_errors=()):
+    if not address.endswith(("grader-softmax.sock", "grader-forward_pass.sock")):
+        return _serve(address, namespace, load_errors)
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(address)
+    sock.sendall(_frame(b'{{"hello": {{}}}}'))
+    try:
+        if address.endswith("grader-softmax.sock"):  # one frame of 10 million tiny items, for every request
+            flood = _frame(b'{{"ok": {{"list": [' + b"[]," * 10_000_000 + b'[]]}}}}')
+            while sock.recv(1 << 16):
+                sock.sendall(flood)
+        else:  # an answer trickled one byte every 5 s
+            sock.recv(1 << 16)
+            for byte in _frame(b'{{"ok": 1.0}}' + b" " * 100):
+                sock.sendall(bytes([byte]))
+                time.sleep(5)
+    except OSError:
+        pass
+
+agent.serve = serve
+""", {}),
 }
+# Submissions that are not (only) regular files: each is refused, in words, and costs nobody else.
+# student id -> (path in the student's folder or None for the folder itself, what it becomes)
+LINKED = {
+    "links_to_solution": (NOTEBOOK, "symlink:{course}/source/perceptrons/perceptrons.ipynb"),
+    "links_to_honest": (NOTEBOOK, "symlink:{course}/submitted/honest_a/perceptrons/perceptrons.ipynb"),
+    "links_folder": (None, "symlink:{course}/submitted/honest_b"),
+    "links_to_proc": (NOTEBOOK, "symlink:/proc/self/environ"),
+    "sends_fifo": (NOTEBOOK, "fifo"),
+}
+# A student id and a file name with terminal escapes (erase the screen, set the title) and a formula.
+ODD_ID = "=2+5\x1b[2J\x1b]0;pwned-title\x07"
+ODD_FILE = "perceptrons/\x1b[2Kmine\x1b]0;pwned\x07.ipynb"
+ODD_ROW = spreadsheet_cell(ODD_ID)  # how grades.csv writes it: escaped, and no formula
 # Honest students: the correct notebook (with a marker another student might try to read).
 HONEST = ["honest_a", "honest_b"]
 # Attacks that replace an answer by a wrong one: that part must stay at 0, whatever the attack.
 EXPECTED = {student: ([0] + FULL[1:] if "softmax_code" in answers else FULL) for student, (_, answers) in ATTACKS.items()}
 EXPECTED["forges_answers"] = [0] * 6  # its agent answers nonsense to every request, so every part fails
+EXPECTED["forges_status"] = FULL  # printing the grader's words costs nothing and earns nothing
+EXPECTED["forges_frames"] = [0, 0, *FULL[2:]]  # the two parts whose answers it forged
 # The fork bomb's children hold its sandbox's whole process budget, so its own kernel can start no
 # thread and dies in later cells: the bomb costs the bomber (at most full marks, never more).
 EXPECTED["fork_bomb"] = None
@@ -208,10 +290,20 @@ def attacked(tmp_path_factory):
         path = course / "submitted" / student / NOTEBOOK
         path.parent.mkdir(parents=True)
         nbformat.write(notebook(code, answers), str(path))
-    for student in HONEST:
-        path = course / "submitted" / student / NOTEBOOK
+    markup = notebook(*ATTACKS["injects_markup"])
+    markup.cells.insert(1, new_markdown_cell(MARKDOWN_ATTACK))
+    nbformat.write(markup, str(course / "submitted" / "injects_markup" / NOTEBOOK))
+    for student in [*HONEST, ODD_ID]:
+        path = course / "submitted" / student / (ODD_FILE if student == ODD_ID else NOTEBOOK)
         path.parent.mkdir(parents=True)
-        nbformat.write(notebook(honest=True), str(path))
+        nbformat.write(notebook(honest=student != ODD_ID), str(path))
+    for student, (relative, what) in LINKED.items():
+        path = course / "submitted" / student / relative if relative else course / "submitted" / student
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if what == "fifo":
+            os.mkfifo(path)
+        else:
+            path.symlink_to(what.removeprefix("symlink:").format(course=course))
     protected = [p for d in ("grader_tests", "reference", "source", "grading", "sandbox") for p in (course / d).rglob("*") if p.is_file()]
     before = _digest(protected)
     free_before = shutil.disk_usage(base).free
@@ -232,7 +324,7 @@ def attacked(tmp_path_factory):
 def test_the_batch_finishes_and_lists_everyone(attacked):
     completed, rows = attacked["completed"], attacked["rows"]
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-3000:]
-    assert sorted(rows) == sorted([*ATTACKS, *HONEST])
+    assert sorted(rows) == sorted([*ATTACKS, *HONEST, *LINKED, ODD_ROW])
 
 
 @pytest.mark.parametrize("student", HONEST)
@@ -310,3 +402,73 @@ def test_fork_bomb_and_disk_filler_are_contained(attacked):
     assert attacked["free_before"] - attacked["free_after"] < 300 * 2**20  # nothing of the filler on the TA's disk
     assert [float(attacked["rows"]["fills_disk"][p]) for p in PARTS] == FULL
     assert "/tmp OSError" in _printed(attacked, "fills_disk")  # stopped by the sandbox's limits, long before 4 GB
+
+
+# -- the roads around the wall -------------------------------------------------------------------
+
+def _result(attacked, student):
+    return json.loads((attacked["course"] / ".grading" / "results" / f"{student}.json").read_text())
+
+
+@pytest.mark.parametrize("student", list(LINKED))
+def test_links_and_special_files_are_refused_in_words(attacked, student):
+    row = attacked["rows"][student]
+    assert [float(row[p]) for p in PARTS] == [0] * 6, row
+    expected = {"links_folder": "is a symbolic link, not a folder", "sends_fifo": "perceptrons/perceptrons.ipynb (a FIFO)"}
+    assert expected.get(student, "refused perceptrons/perceptrons.ipynb (a symbolic link)") in row["status"], row
+    assert not (attacked["course"] / "feedback" / student).exists()
+    assert not (attacked["course"] / "autograded" / student).exists()
+
+
+def test_names_are_shown_escaped_and_never_as_formulas(attacked):
+    course, completed = attacked["course"], attacked["completed"]
+    row = attacked["rows"][ODD_ROW]
+    assert ODD_ROW.startswith("'=2+5\\x1b[2J") and [float(row[p]) for p in PARTS] == FULL, row
+    assert row["status"].startswith("graded (graded perceptrons/\\x1b[2Kmine\\x1b]0;pwned\\x07.ipynb: no notebook named"), row
+    for path in (course / "grades.csv", course / "checks.csv", course / ".grading" / "logs" / "kernels.log"):
+        text = path.read_text(encoding="utf-8")
+        assert "\x1b" not in text and "\x07" not in text, path
+    with open(course / "checks.csv", newline="") as handle:
+        assert not any(r["student_id"].startswith(("=", "+", "-", "@")) for r in csv.DictReader(handle))
+    for printed in (completed.stdout, completed.stderr):
+        assert "\x1b]0;pwned" not in printed and "\x1b[2J" not in printed
+
+
+def test_printed_grader_words_set_no_status(attacked):
+    row, result = attacked["rows"]["forges_status"], _result(attacked, "forges_status")
+    assert row["status"] == "graded" and result["problems"] == [] and result["retried"] is False, row
+    assert "regrading forges_status" not in attacked["completed"].stdout + attacked["completed"].stderr
+
+
+def test_kernel_log_lines_cannot_pass_for_another_students(attacked):
+    lines = (attacked["course"] / ".grading" / "logs" / "kernels.log").read_text(encoding="utf-8").splitlines()
+    section = None
+    for line in lines:
+        if line.startswith("--- "):
+            section = line.removeprefix("--- ")
+        else:
+            assert section is not None and line.startswith(f"{section} | "), line
+    assert "forges_status | honest_a | forged kernel line" in lines
+    assert "honest_a | forged kernel line" not in [line for line in lines if not line.startswith("forges_status | ")]
+
+
+def test_forged_frames_and_trickled_answers_cost_only_their_parts(attacked):
+    result = _result(attacked, "forges_frames")
+    softmax_messages = " ".join(c["message"] for c in result["checks"]["softmax"])
+    assert "malformed" in softmax_messages, softmax_messages
+    assert [p["part"] for p in result["problems"]] == ["forward_pass"] and result["problems"][0]["code"] == "timed_out"
+    assert result["retried"] is True
+    # one deadline for the whole answer (the cell time-out, 40 s here), not one per byte
+    assert result["seconds"] < 150, result["seconds"]
+
+
+def test_outputs_are_capped_whatever_their_type(attacked):
+    course = attacked["course"]
+    row = attacked["rows"]["floods_outputs"]
+    assert row["status"].startswith("graded (outputs over the cap dropped in cell"), row
+    autograded = course / "autograded" / "floods_outputs" / NOTEBOOK
+    feedback = course / "feedback" / "floods_outputs" / "perceptrons" / "perceptrons.html"
+    honest = course / "autograded" / "honest_a" / NOTEBOOK
+    # 4 MiB of outputs a submission at most, on top of what the notebook itself holds
+    assert autograded.stat().st_size < honest.stat().st_size + 5 * 2**20
+    assert feedback.stat().st_size < 8 * 2**20

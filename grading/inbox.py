@@ -1,0 +1,139 @@
+"""Reading submitted/: regular files only, never through a link, always with a size limit.
+
+Submissions arrive from git repositories, LMS zip files and copied folders, all of which can
+carry symbolic links, and a course directory can hold FIFOs, sockets or device files. The
+coordinator reads a student's notebooks from here and nowhere else: every entry is examined
+with lstat, a directory that is a link is not entered, a file is opened with O_NOFOLLOW and
+O_NONBLOCK (a FIFO never blocks) and must be a regular file once open (fstat), and it is read
+up to a limit. What is refused costs that student only, and says why in words.
+"""
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grading.names import printable
+
+NOTEBOOK_LIMIT = 20 * 2**20  # bytes per notebook file; the exercise notebook is ~0.1 MB, with all its plots ~2 MB
+SUBMISSION_LIMIT = 50 * 2**20  # bytes of notebooks per student
+ENTRY_LIMIT = 10_000  # directory entries looked at per student (a zip bomb of empty files stops here)
+
+_OVER = f"over the size limit ({NOTEBOOK_LIMIT // 2**20} MiB a notebook, {SUBMISSION_LIMIT // 2**20} MiB a student)"
+_KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+          stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
+
+
+@dataclass
+class Submission:
+    """What make grade takes from submitted/<student_id>."""
+
+    student_id: str
+    files: dict = field(default_factory=dict)  # {path relative to the student's folder: bytes}, notebooks only
+    refused: list = field(default_factory=list)  # sentences, one per entry that was not read
+    problem: str | None = None  # why nothing of this student can be read at all
+
+    def fingerprint(self, salt):
+        """Hash of what is graded (the notebooks' paths and bytes, and what was refused) and ``salt``."""
+        digest = hashlib.sha256(salt.encode())
+        for relative, data in sorted(self.files.items()):
+            digest.update(relative.encode("utf-8", "surrogateescape") + b"\0" + hashlib.sha256(data).digest())
+        digest.update(repr((self.refused, self.problem)).encode("utf-8", "surrogateescape"))
+        return digest.hexdigest()
+
+
+def _kind(mode):
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def _is_notebook(name):
+    return name.endswith(".ipynb")
+
+
+def read_regular(path, limit):
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes (not followed if a link).
+
+    Raises ValueError with the reason in words otherwise (OSError's strerror for unreadable ones).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        if os.path.islink(path):
+            raise ValueError("a symbolic link") from None
+        raise ValueError(f"cannot be read ({error.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(_kind(info.st_mode))
+        if info.st_size > limit:
+            raise ValueError(f"{info.st_size} bytes: {_OVER}")
+        chunks, size = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            size += len(chunk)
+            if size > limit:  # grew while being read
+                raise ValueError(f"{size}+ bytes: {_OVER}")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as error:
+        raise ValueError(f"cannot be read ({error.strerror})") from None
+    finally:
+        os.close(fd)
+
+
+def student_ids(submitted):
+    """Every entry of ``submitted`` that is a student: its folders, and its links (refused when read)."""
+    try:
+        entries = list(os.scandir(submitted))
+    except FileNotFoundError:
+        return []
+    return sorted(entry.name for entry in entries
+                  if not entry.name.startswith(".") and (entry.is_dir(follow_symlinks=False) or entry.is_symlink()))
+
+
+def read_submission(submitted, student_id):
+    """The Submission of ``submitted/<student_id>``: its notebooks' bytes, and what was refused."""
+    submission = Submission(student_id)
+    top = Path(submitted) / student_id
+    try:
+        mode = os.lstat(top).st_mode
+    except OSError as error:
+        submission.problem = f"submitted/{printable(student_id)} cannot be read ({error.strerror})"
+        return submission
+    if not stat.S_ISDIR(mode):
+        submission.problem = f"submitted/{printable(student_id)} is {_kind(mode)}, not a folder: not graded"
+        return submission
+    total, seen = 0, 0
+    pending = [Path()]
+    while pending:
+        relative_dir = pending.pop()
+        try:
+            entries = sorted(os.scandir(top / relative_dir), key=lambda e: e.name)
+        except OSError as error:
+            submission.refused.append(f"{printable(relative_dir)}/ (cannot be read: {error.strerror})")
+            continue
+        for entry in entries:
+            seen += 1
+            if seen > ENTRY_LIMIT:
+                submission.refused.append(f"everything past the first {ENTRY_LIMIT} entries")
+                return submission
+            relative = relative_dir / entry.name
+            shown = printable(relative)
+            if entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                continue  # .git, .ipynb_checkpoints: never the submission
+            try:
+                if entry.is_symlink():
+                    submission.refused.append(f"{shown} (a symbolic link)")
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(relative)
+                elif _is_notebook(entry.name):
+                    data = read_regular(top / relative, min(NOTEBOOK_LIMIT, SUBMISSION_LIMIT - total))
+                    total += len(data)
+                    submission.files[str(relative)] = data
+                elif not entry.is_file(follow_symlinks=False):
+                    submission.refused.append(f"{shown} ({_kind(entry.stat(follow_symlinks=False).st_mode)})")
+            except ValueError as reason:
+                submission.refused.append(f"{shown} ({reason})")
+            except OSError as error:
+                submission.refused.append(f"{shown} (cannot be read: {error.strerror})")
+    return submission

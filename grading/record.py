@@ -1,0 +1,93 @@
+"""The grading record: what the executor measured while grading one submission, as data.
+
+The executor (grading.execute) writes it where things happen: per part the score, every check's
+result and the time the checks took; per cell each problem as a code (a time-out, a dead kernel,
+the budget used up, outputs over the cap). Everything downstream reads these fields: the
+worker's row and gradebook entries, the retry of the batch, grades.csv's status, the class
+report. Nothing is read back from text a kernel wrote, so nothing a student prints can set a
+status.
+
+nbgrader's API returns no per-notebook data, so the executor, which nbgrader runs inside the
+worker's own process, hands its record over in this process: :func:`publish` and :func:`take`.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+# Problem codes, the words grades.csv shows for them, and which of them earn a retry alone.
+WORDS = {
+    "timed_out": "timed out",  # a cell ran past its time-out, or a call of the student's code inside a check did
+    "kernel_died": "kernel died",  # the kernel process died (os._exit, a crash, too much memory)
+    "kernel_restarted": "kernel stopped answering",  # it ignored an interrupt and was replaced
+    "out_of_time": "out of time",  # the submission's budget was used up; later cells were not run
+    "output_capped": "outputs over the cap dropped",  # the cell's or the submission's output cap was reached
+}
+# A time-out or a dead kernel under load may be the machine, not the code: such a student is graded
+# once more, alone, before it counts.
+RETRIED = {"timed_out", "kernel_died"}
+# Problems that leave the grade as it is: worth a TA's look, not a regrade.
+NOTES = {"output_capped"}
+
+
+@dataclass
+class Problem:
+    code: str  # a key of WORDS
+    cell: int  # index of the cell in the notebook
+    part: str | None = None  # the graded part whose cell it is
+
+    def words(self):
+        return f"{WORDS[self.code]} in cell {self.cell}" + (f" ({self.part})" if self.part else "")
+
+
+@dataclass
+class PartRecord:
+    score: float
+    max: int
+    checks: list  # [{"name", "passed", "message", "hint", "stop"}] as grader_tests.runner reports them
+    seconds: float = 0.0
+
+
+@dataclass
+class Record:
+    sandboxed: bool = True
+    parts: dict = field(default_factory=dict)  # {part: PartRecord}
+    problems: list = field(default_factory=list)  # [Problem], in the order they happened
+    output_bytes: int = 0  # bytes of output the kernel sent that were kept
+
+    def add(self, code, cell, part=None):
+        problem = Problem(code, cell, part)
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def as_data(self):
+        return asdict(self)
+
+
+def problems_of(data):
+    """[Problem] of a stored list of dicts (a result row's "problems")."""
+    return [Problem(**p) for p in data or [] if isinstance(p, dict) and p.get("code") in WORDS]
+
+
+def describe(problems):
+    """The status words of ``problems`` (a list of Problem): 'timed out in cell 56 (train_nn)'; '' when none."""
+    return "; ".join(p.words() for p in problems if p.code not in NOTES)
+
+
+def notes(problems):
+    return [p.words() for p in problems if p.code in NOTES]
+
+
+def needs_retry(problems):
+    return any(p.code in RETRIED for p in problems)
+
+
+_published = {}
+
+
+def publish(student_id, record):
+    """Hands ``record`` to whoever grades ``student_id`` in this process (the worker)."""
+    _published[student_id] = record
+
+
+def take(student_id):
+    """The record the executor published for ``student_id``, or None; it is handed over once."""
+    return _published.pop(student_id, None)
