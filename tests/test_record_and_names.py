@@ -1,0 +1,68 @@
+"""grading.record (statuses as data), grading.names (names shown as data) and what grades.csv and kernels.log make of them."""
+
+import csv
+
+from grading import grades, record, store
+from grading.names import FORMULA_STARTS, printable, spreadsheet_cell
+
+
+def test_printable_escapes_control_and_format_characters_only():
+    assert printable("alice") == "alice"
+    assert printable("Anna Müller-Łukasz") == "Anna Müller-Łukasz"
+    assert printable("a\x1b[2Jb\x07\x00") == "a\\x1b[2Jb\\x07\\x00"
+    assert printable("evil\u202etxt.ipynb") == "evil\\u202etxt.ipynb"  # right-to-left override
+    assert printable("two\nlines\r") == "two\\x0alines\\x0d"
+
+
+def test_spreadsheet_cells_never_start_a_formula():
+    for formula in ["=1+1", "+1", "-2+3", "@SUM(A1)"]:
+        assert spreadsheet_cell(formula) == "'" + formula
+    for formula in ["\t=1", "\r=1"]:  # escaped, so no longer a tab or a return at the start
+        assert not spreadsheet_cell(formula).startswith(FORMULA_STARTS), spreadsheet_cell(formula)
+    assert spreadsheet_cell("alice") == "alice" and spreadsheet_cell("graded") == "graded"
+
+
+def test_grades_csv_writes_ids_and_statuses_as_data(tmp_path):
+    rows = [grades.result("=HYPERLINK(\"http://x\")", status="graded"), grades.result("bob\x1b]0;t\x07", status="-1")]
+    grades.write_grades_csv(rows, tmp_path / "grades.csv")
+    text = (tmp_path / "grades.csv").read_text(encoding="utf-8")
+    assert "\x1b" not in text
+    with open(tmp_path / "grades.csv", newline="") as handle:
+        read = list(csv.DictReader(handle))
+    assert [r["student_id"] for r in read] == ["'=HYPERLINK(\"http://x\")", "bob\\x1b]0;t\\x07"]
+    assert read[1]["status"] == "'-1"
+
+
+def test_problem_codes_give_the_status_words_and_the_retry():
+    problems = [record.Problem("timed_out", 56, "train_nn"), record.Problem("output_capped", 12)]
+    assert record.describe(problems) == "timed out in cell 56 (train_nn)"
+    assert record.notes(problems) == ["outputs over the cap dropped in cell 12"]
+    assert record.needs_retry(problems)
+    assert not record.needs_retry([record.Problem("out_of_time", 3), record.Problem("output_capped", 4)])
+    assert record.describe([]) == ""
+
+
+def test_stored_problems_are_read_as_data_and_unknown_codes_ignored():
+    stored = [{"code": "kernel_died", "cell": 38, "part": None}, {"code": "made_up", "cell": 1, "part": None}, "timed out"]
+    assert record.problems_of(stored) == [record.Problem("kernel_died", 38, None)]
+    assert record.problems_of(None) == []
+
+
+def test_a_record_is_handed_over_once():
+    rec = record.Record()
+    rec.add("timed_out", 5, "softmax")
+    rec.add("timed_out", 5, "softmax")  # the same problem twice is one problem
+    assert rec.problems == [record.Problem("timed_out", 5, "softmax")]
+    record.publish("alice", rec)
+    assert record.take("alice") is rec
+    assert record.take("alice") is None
+
+
+def test_kernel_log_lines_carry_their_students_id(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "LOGS", tmp_path)
+    store.write_logs("mallory", "", "warning\n--- alice\nalice | forged\x1b[2K\n")
+    store.write_logs("alice", "", "a real line\n")
+    assert (tmp_path / "kernels.log").read_text().splitlines() == [
+        "--- mallory", "mallory | warning", "mallory | --- alice", "mallory | alice | forged\\x1b[2K",
+        "--- alice", "alice | a real line",
+    ]
