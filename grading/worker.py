@@ -35,6 +35,9 @@ _version = None  # the grader version of the kit this process grades with
 # nbgrader's API is not thread-safe: a worker started with several threads grades one student at a time.
 _one_at_a_time = threading.Lock()
 
+# The name every student is graded under on a worker (one at a time): a student id is any text (a
+# directory name), and nbgrader reads the ids it is given as glob patterns ("[2J" is a character class).
+ALIAS = "student"
 # What a task returns of the kernels' own stderr (start-up warnings, what student code wrote to fd 2).
 KERNEL_LOG_LIMIT = 256 * 2**10  # bytes, the last ones kept
 
@@ -70,17 +73,17 @@ def result(student_id, scores=None, status="graded", seconds=0.0, retried=False,
 
 
 def _grade(student_id):
-    """(result, nbgrader's log) of intake, autograde and feedback for the student in SUBMITTED; never raises."""
+    """(result, nbgrader's log) of intake, autograde and feedback of the submission in SUBMITTED/ALIAS; never raises."""
     started = time.monotonic()
     log = ""
     try:
-        intake = take_in(SUBMITTED / student_id)
+        intake = take_in(SUBMITTED / ALIAS)
         if intake.problem:
             return result(student_id, status=intake.problem, seconds=time.monotonic() - started), log
-        grading_record.take(student_id)  # a record left by an earlier, failed run must not pass for this one's
-        outcome = _api.autograde(ASSIGNMENT, student_id, force=True, create=True)
+        grading_record.take(ALIAS)  # a record left by an earlier, failed run must not pass for this one's
+        outcome = _api.autograde(ASSIGNMENT, ALIAS, force=True, create=True)
         log = (outcome.get("log") or "") + "\n" + (outcome.get("error") or "")
-        record = grading_record.take(student_id)
+        record = grading_record.take(ALIAS)
         if not outcome["success"] or record is None:
             why = _first_error(outcome) if not outcome["success"] else "the executor left no grading record"
             return result(student_id, status=f"autograde failed: {why} (log: {LOGS.name}/{printable(student_id)}.log)",
@@ -88,7 +91,7 @@ def _grade(student_id):
         scores = {part: record.parts[part].score if part in record.parts else 0.0 for part in PARTS}
         checks = {part: record.parts[part].checks for part in PARTS if part in record.parts}
         words = [grading_record.describe(record.problems)] if grading_record.describe(record.problems) else []
-        feedback = _api.generate_feedback(ASSIGNMENT, student_id, force=True)
+        feedback = _api.generate_feedback(ASSIGNMENT, ALIAS, force=True)
         if not feedback["success"]:
             words.append("feedback could not be generated")
         notes = [*intake.notes, *grading_record.notes(record.problems)]
@@ -208,8 +211,8 @@ def grade_submission(student_id, files, version):
     if version != _version:
         raise KitMismatch(f"this worker grades with grader {str(_version)[:12]}, the coordinator asked for {version[:12]}")
     with _one_at_a_time:
-        _forget(student_id)
-        folder = SUBMITTED / student_id
+        _forget(ALIAS)
+        folder = SUBMITTED / ALIAS
         folder.mkdir(parents=True)
         for relative, data in files.items():
             path = (folder / relative).resolve()
@@ -224,8 +227,9 @@ def grade_submission(student_id, files, version):
             "result": res,
             "log": log,
             "kernel_log": _tail(kernel_log, KERNEL_LOG_LIMIT),
-            "gradebook": _gradebook_entries(student_id, res),
-            "files": {**_files_under(AUTOGRADED / student_id, ROOT), **_files_under(FEEDBACK / student_id, ROOT)},
+            "gradebook": _gradebook_entries(ALIAS, res),
+            "files": {f"{folder.name}/{student_id}/{relative}": data
+                      for folder in (AUTOGRADED, FEEDBACK) for relative, data in _files_under(folder / ALIAS, folder / ALIAS).items()},
         }
-        _forget(student_id)
+        _forget(ALIAS)
         return outcome
