@@ -16,10 +16,13 @@ from pathlib import Path
 
 from grading.names import printable
 
-NOTEBOOK_LIMIT = 20 * 2**20  # bytes per notebook file; the exercise notebook is ~0.1 MB, with all its plots ~2 MB
-SUBMISSION_LIMIT = 50 * 2**20  # bytes of notebooks per student
+NOTEBOOK_LIMIT = 10 * 2**20  # bytes per notebook file; the exercise notebook is ~0.1 MB, with all its plots ~2 MB
+SUBMISSION_LIMIT = 30 * 2**20  # bytes of notebooks per student
 ENTRY_LIMIT = 10_000  # directory entries looked at per student (a zip bomb of empty files stops here)
 
+# A student id is shown raw by nbgrader's formgrader (its templates do not escape it): an id with
+# one of these is never graded, and its row asks for the folder to be renamed.
+MARKUP_CHARACTERS = "<>&\"'`"
 _OVER = f"over the size limit ({NOTEBOOK_LIMIT // 2**20} MiB a notebook, {SUBMISSION_LIMIT // 2**20} MiB a student)"
 _KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
           stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
@@ -94,6 +97,11 @@ def student_ids(submitted):
 def read_submission(submitted, student_id):
     """The Submission of ``submitted/<student_id>``: its notebooks' bytes, and what was refused."""
     submission = Submission(student_id)
+    if any(char in MARKUP_CHARACTERS for char in student_id):
+        submission.problem = (f"not graded: the student id {printable(student_id)} holds characters a web page reads as "
+                              f"markup ({' '.join(MARKUP_CHARACTERS)}; nbgrader's formgrader shows ids unescaped): "
+                              "rename the folder")
+        return submission
     top = Path(submitted) / student_id
     try:
         mode = os.lstat(top).st_mode

@@ -107,3 +107,11 @@ def test_the_fingerprint_follows_what_is_graded(tmp_path):
     (tmp_path / "alice" / NOTEBOOK).write_bytes(b"{ }")
     assert inbox.read_submission(tmp_path, "alice").fingerprint("grader") != first
     assert inbox.read_submission(tmp_path, "alice").fingerprint("other grader") != first
+
+
+def test_a_student_id_that_is_markup_is_never_graded(tmp_path):
+    student_id = "<img src=x onerror=alert(1)>"
+    _student(tmp_path, student_id, {NOTEBOOK: b"{}"})
+    submission = inbox.read_submission(tmp_path, student_id)
+    assert submission.files == {} and "holds characters a web page reads as markup" in submission.problem
+    assert "rename the folder" in submission.problem
