@@ -2,10 +2,12 @@
 
 import os
 
+import nbgrader
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
 from grading.feedback import HideGraderTracebacks
+from grading.sanitize import SanitizeStudentContent
 
 c = get_config()  # noqa: F821 - injected by traitlets when it loads this file
 
@@ -30,7 +32,18 @@ c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 40
 # Feedback shows each check's result and hint, never the hidden test source, the grader's code
 # or tracebacks that pass through them (nbgrader's default shows hidden tests verbatim).
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideGraderTracebacks, CSSHTMLHeaderPreprocessor]
+# Student markdown and outputs are cleaned (grading/sanitize.py: nbconvert's SanitizeHTML; make grade
+# already cleans the autograded notebook, plain `nbgrader autograde` does not), and the page is
+# grading/templates/feedback_safe: nbgrader's feedback page with a Content-Security-Policy that
+# allows no script at all. Scoped to GenerateFeedback: formgrader keeps its own template.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideGraderTracebacks, SanitizeStudentContent, CSSHTMLHeaderPreprocessor]
+FORMGRADER = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
+c.GenerateFeedback.HTMLExporter.template_name = "feedback_safe"
+c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [os.path.join(ROOT, "grading", "templates"),
+                                                           os.path.join(FORMGRADER, "templates")]
+# nbgrader's own paths (bootstrap's CSS), plus its templates, where feedback_safe finds the page it extends.
+c.GenerateFeedback.HTMLExporter.extra_template_paths = [
+    os.path.join(FORMGRADER, "static", "node_modules", "bootstrap", "dist", "css"), os.path.join(FORMGRADER, "templates")]
 # A student who deleted a test cell gets it back from the gradebook instead of losing the part.
 c.OverwriteCells.add_missing_cells = True
 # Kernels log only errors: their start-up warnings would otherwise bury the grader's own messages.

@@ -35,6 +35,7 @@ from grader_tests.points import MAX_TOTAL, MODULE_OF_PART, PARTS, POINTS
 from grading import record as grading_record
 from grading.course import ASSIGNMENT
 from grading.names import spreadsheet_cell
+from grading.sanitize import CSP_META
 
 REPORT_HTML = "class_report.html"
 CHECKS_CSV = "checks.csv"
@@ -662,7 +663,7 @@ def build_html(results, run_info=None, threshold=0.5, warnings=()):
     """The whole report as one HTML string (``results`` normalised)."""
     c = _Class(results, threshold)
     generated = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
-    out = ['<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+    out = ['<!DOCTYPE html>\n<html lang="en"><head>' + CSP_META + '<meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">',
            f"<title>Class report: {_e(ASSIGNMENT)} ({c.n} students)</title><style>{CSS}</style></head><body>",
            f'<h1>Class report: {_e(ASSIGNMENT)}</h1><p class="muted">{c.n} student(s); generated {_e(generated)} from '

@@ -43,7 +43,7 @@ def nbgrader_config(sandbox=True):
     overlay = Config()
     overlay.CourseDirectory.submitted_directory = str(STAGED.relative_to(ROOT))
     overlay.Autograde.autograde_preprocessors = [
-        GradingExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+        GradingExecute, "grading.sanitize.SanitizeStudentContent", IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
     ]
     overlay.GradingExecute.kernel_log = str(LOGS / "kernels.log")
     overlay.GradingExecute.sandbox = sandbox

@@ -15,7 +15,6 @@ import io
 import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,18 +28,9 @@ import pytest
 from bench.bench_class_report import check_catalogue, synthetic_class, synthetic_run_info, write_course
 from grader_tests.points import MAX_TOTAL, PARTS, POINTS
 from grading import class_report
+from tests.browser import console_lines, requires_browser, run_chromium
 from tests.course_copy import ROOT, environment
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-HAVE_CHROMIUM = os.access(CHROMIUM, os.X_OK)
-BROWSER_REQUIRED = os.environ.get("CI_REQUIRE_BROWSER") == "1"
-requires_browser = pytest.mark.skipif(
-    not HAVE_CHROMIUM and not BROWSER_REQUIRED,
-    reason=f"headless Chromium ({CHROMIUM}) is not installed: `apt-get install chromium` to run the browser tests",
-)
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync", "--hide-scrollbars",
-                  "--enable-logging=stderr", "--v=0"]
 WINDOW = (1280, 2400)
 MAX_HTML_BYTES = 1_500_000
 NASTY_ID = "x<b>&\"'y"  # a student id that is also HTML
@@ -91,33 +81,6 @@ def build_report(course, *args):
                                cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return completed
-
-
-def run_chromium(args, workdir, timeout=180):
-    """Runs headless Chromium with a fresh profile; returns (stdout, stderr). Its whole process group dies after."""
-    if not HAVE_CHROMIUM:
-        pytest.fail(f"{CHROMIUM} is missing and CI_REQUIRE_BROWSER=1: install it "
-                    "(apt-get install chromium; .ci/run does)")
-    profile = Path(workdir) / f"chromium-profile-{time.monotonic_ns()}"
-    process = subprocess.Popen([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        pytest.fail(f"chromium did not finish within {timeout} s: {args}")
-    finally:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # helpers it left behind
-        except ProcessLookupError:
-            pass
-    return stdout, stderr
-
-
-def console_lines(stderr):
-    """What the page wrote to the console (Chromium logs every console message as INFO:CONSOLE)."""
-    return [line for line in stderr.splitlines() if ":CONSOLE" in line]
 
 
 def render(html_path, workdir):
