@@ -25,6 +25,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from grading.demo import answers_for, student_notebook
 from grading.names import spreadsheet_cell
+from tests.browser import assert_no_student_script_ran, mark_js
 from tests.course_copy import ROOT, copy_course, grade
 
 FULL = [2, 2, 2, 1, 3, 2]
@@ -47,14 +48,18 @@ SECRETS = {
 
 SOFTMAX_WRONG = "def softmax(z):\n    return jnp.zeros_like(z)\n"
 
-# A markdown cell whose markup, if it ran in a browser, would mark the page.
-MARKDOWN_ATTACK = """# My notes
-<script>document.title = 'pwned-md'</script>
-<img src=x onerror="document.body.id='pwned-md-img'">
-<svg onload="document.title='pwned-md-svg'"></svg>
-<iframe srcdoc="<script>parent.document.title='pwned-iframe'</script>"></iframe>
-<a href="javascript:document.title='pwned-link'">click</a>
-<style>.score, h1 { display: none }</style><div id="pwned-style">Score: 12 / 12</div>
+# Scripts that, if they ran in a browser, would leave their mark (tests/browser.py) on the page.
+SCRIPT_MARKS = [f"pwned-{name}" for name in ("html", "img", "svg", "svg_script", "js", "md_output", "raw",
+                                             "md", "md_img", "md_svg", "md_iframe", "md_link")]
+MARK_JS = {f"js_{mark.removeprefix('pwned-')}": mark_js(mark) for mark in SCRIPT_MARKS}
+# A markdown cell of such scripts, and a style meant to hide the grader's score.
+MARKDOWN_ATTACK = f"""# My notes
+<script>{MARK_JS["js_md"]}</script>
+<img src=x onerror="{MARK_JS["js_md_img"]}">
+<svg onload="{MARK_JS["js_md_svg"]}"></svg>
+<iframe srcdoc="<script>{MARK_JS["js_md_iframe"]}</script>"></iframe>
+<a href="javascript:{MARK_JS["js_md_link"]}">click</a>
+<style>h4, .score {{ display: none }}</style><div class="score">Score: 12 / 12</div>
 """
 # student id -> (attack cell inserted after the setup cell, {answer grade id: replacement source})
 ATTACKS = {
@@ -171,11 +176,11 @@ for where in ["/tmp", os.path.expanduser("~"), "."]:
     # Roads around the sandbox wall (README, "Security model"): what the trusted side reads of a kernel.
     "injects_markup": ("""
 from IPython.display import HTML, SVG, Javascript, Markdown, display
-display(HTML("<script>document.title = 'pwned-html'</script><img src=x onerror=\\"document.body.id='pwned-img'\\">"))
-display(SVG('<svg xmlns="http://www.w3.org/2000/svg" onload="document.title=\\'pwned-svg\\'"><script>document.title=\\'pwned-svg2\\'</script></svg>'))
-display(Javascript("document.title = 'pwned-js'"))
-display(Markdown("<script>document.title = 'pwned-md-output'</script>"))
-display({{"text/html": "<div id=score-forged>Score: 12 / 12</div><script>document.title='pwned-raw'</script>"}}, raw=True)
+display(HTML(\"\"\"<script>{js_html}</script><img src=x onerror="{js_img}">\"\"\"))
+display(SVG(\"\"\"<svg xmlns="http://www.w3.org/2000/svg" onload="{js_svg}"><script>{js_svg_script}</script></svg>\"\"\"))
+display(Javascript(\"\"\"{js_js}\"\"\"))
+display(Markdown(\"\"\"<script>{js_md_output}</script>\"\"\"))
+display({{"text/html": \"\"\"<div class="score">Score: 12 / 12</div><script>{js_raw}</script>\"\"\"}}, raw=True)
 """, {}),
     "floods_outputs": ("""
 from IPython.display import display
@@ -286,11 +291,11 @@ def attacked(tmp_path_factory):
     listener.settimeout(0.1)
     port = listener.getsockname()[1]
     for student, (attack, answers) in ATTACKS.items():
-        code = attack.format(course=course, home=home, daemon=DAEMON_MARK, port=port)
+        code = attack.format(course=course, home=home, daemon=DAEMON_MARK, port=port, **MARK_JS)
         path = course / "submitted" / student / NOTEBOOK
         path.parent.mkdir(parents=True)
         nbformat.write(notebook(code, answers), str(path))
-    markup = notebook(*ATTACKS["injects_markup"])
+    markup = notebook(ATTACKS["injects_markup"][0].format(**MARK_JS))
     markup.cells.insert(1, new_markdown_cell(MARKDOWN_ATTACK))
     nbformat.write(markup, str(course / "submitted" / "injects_markup" / NOTEBOOK))
     for student in [*HONEST, ODD_ID]:
@@ -472,3 +477,14 @@ def test_outputs_are_capped_whatever_their_type(attacked):
     # 4 MiB of outputs a submission at most, on top of what the notebook itself holds
     assert autograded.stat().st_size < honest.stat().st_size + 5 * 2**20
     assert feedback.stat().st_size < 8 * 2**20
+
+
+def test_nothing_a_student_wrote_runs_in_a_browser(attacked, tmp_path):
+    course = attacked["course"]
+    feedback = course / "feedback" / "injects_markup" / "perceptrons" / "perceptrons.html"
+    dom = assert_no_student_script_ran(feedback, SCRIPT_MARKS, workdir=tmp_path)
+    assert "Score: 12.0 / 12.0" in dom  # the grader's score, whatever the student's markup says
+    nb = nbformat.read(str(course / "autograded" / "injects_markup" / NOTEBOOK), as_version=4)
+    kept = {mime for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", []) for mime in out.get("data", {})}
+    assert kept <= {"text/plain", "text/html", "image/png", "image/jpeg"}, kept
+    assert "<script" not in json.dumps([cell.get("outputs", []) for cell in nb.cells if cell.cell_type == "code"])
