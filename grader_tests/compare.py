@@ -12,6 +12,8 @@ from grader_tests import tolerances
 class CheckFailure(AssertionError):
     """A check failed. ``str()`` is the student-facing message; ``hint`` names the likely mistake."""
 
+    stop = None  # why the submission's process stopped, when that failed the check (grader_tests.submission)
+
     def __init__(self, message, hint=None):
         self.hint = hint
         self.message = message
@@ -21,7 +23,9 @@ class CheckFailure(AssertionError):
     def explained(self, hint=None, note=None):
         """The same failure with ``note`` (a line of explanation) added and ``hint`` when it had none."""
         message = self.message if not note else f"{self.message}\n  {note}"
-        return CheckFailure(message, self.hint or hint)
+        failure = CheckFailure(message, self.hint or hint)
+        failure.stop = self.stop
+        return failure
 
 
 @dataclass(frozen=True)

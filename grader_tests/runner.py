@@ -33,22 +33,23 @@ class _Collector:
 
 
 def _check_result(name, excinfo):
+    """One check's record; ``stop`` is None, or why the submission's process stopped (a code of grader_tests.submission)."""
     if excinfo is None:
-        return {"name": name, "passed": True, "message": "", "hint": None}
+        return {"name": name, "passed": True, "message": "", "hint": None, "stop": None}
     error = excinfo.value
     if isinstance(error, CheckFailure):
         hint = error.hint.id if error.hint else None
-        return {"name": name, "passed": False, "message": str(error), "hint": hint}
+        return {"name": name, "passed": False, "message": str(error), "hint": hint, "stop": error.stop}
     # Not a check's verdict: the grader itself tripped on what came back. Still a fail, clearly labelled.
     message = f"the check could not evaluate the result ({type(error).__name__}: {error})"
-    return {"name": name, "passed": False, "message": message[:600], "hint": "grader_error"}
+    return {"name": name, "passed": False, "message": message[:600], "hint": "grader_error", "stop": None}
 
 
 def run_checks(submission, parts=PARTS):
     """Runs the checks of ``parts`` against ``submission``.
 
     Returns:
-        {part: {"score": float, "max": int, "checks": [{"name", "passed", "message", "hint"}]}}
+        {part: {"score": float, "max": int, "checks": [{"name", "passed", "message", "hint", "stop"}]}}
     """
     collector = _Collector(submission)
     files = [str(HERE / f"test_{MODULE_OF_PART[part]}.py") for part in parts]

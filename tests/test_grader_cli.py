@@ -29,7 +29,9 @@ CORRECT_SOURCE = CORRECT.read_text(encoding="utf-8")
 
 RESULT_KEYS = {"submission", "parts", "score", "max", "load_errors"}
 PART_KEYS = {"score", "max", "checks"}
-CHECK_KEYS = {"name", "passed", "message", "hint"}
+CHECK_KEYS = {"name", "passed", "message", "hint", "stop"}
+# Why the submission's process stopped, when that failed a check (grader_tests.submission).
+STOP_CODES = {None, "call_timeout", "no_answer", "part_deadline", "exited", "malformed", "not_started"}
 IMPORT_ERROR = "the data file rings.csv was not found"
 SYNTAX_ERROR_SOURCE = CORRECT_SOURCE + "\n\ndef plot_losses(history:\n    pass\n"
 SYNTAX_ERROR_LINE = SYNTAX_ERROR_SOURCE.splitlines().index("def plot_losses(history:") + 1
@@ -158,8 +160,9 @@ def test_json_has_exactly_the_documented_keys(json_run):
                 assert set(check) == CHECK_KEYS
                 assert isinstance(check["name"], str) and isinstance(check["passed"], bool)
                 assert isinstance(check["message"], str) and (check["hint"] is None or isinstance(check["hint"], str))
+                assert check["stop"] in STOP_CODES
                 if check["passed"]:
-                    assert check["message"] == "" and check["hint"] is None
+                    assert check["message"] == "" and check["hint"] is None and check["stop"] is None
                 else:
                     assert check["message"], "a failed check tells the student why"
 
