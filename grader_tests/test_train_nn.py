@@ -101,7 +101,7 @@ def trained(submission):
 
 
 def _looks_like_history(value):
-    return isinstance(value, (list, tuple, np.ndarray)) and len(value) > 0 and all(np.ndim(v) == 0 for v in list(value)[:3])
+    return isinstance(value, (list, tuple, np.ndarray)) and len(value) > 0 and all(np.ndim(v) == 0 for v in value[:3])
 
 
 def _unpack(outcome):
@@ -127,11 +127,20 @@ def _leaves(params):
     return leaves
 
 
+# More losses than any check's n_iter by far; a longer history is refused before it is looked at
+# (a 48 MiB int8 array as a list of NumPy scalars would take ~1.9 GB of the grading process).
+MAX_HISTORY = 10**6
+
+
 def _losses(history):
     if not isinstance(history, (list, tuple, np.ndarray)):
         raise CheckFailure(f"loss_history is a {type(history).__name__}; expected a list of losses")
+    if len(history) > MAX_HISTORY:
+        raise CheckFailure(f"loss_history has {len(history)} entries; expected one loss per iteration")
+    if isinstance(history, np.ndarray) and history.ndim == 1 and history.dtype.kind in "iuf":
+        return history.astype(np.float64)
     values = []
-    for i, value in enumerate(list(history)):
+    for i, value in enumerate(history):
         if not (isinstance(value, numbers.Real) or (isinstance(value, np.ndarray) and value.ndim == 0)):
             raise CheckFailure(f"loss_history[{i}] is a {type(value).__name__} of shape {np.shape(value)}; expected a number (float(loss))")
         values.append(float(value))
