@@ -24,7 +24,8 @@ from grading.names import printable
 # Everything a grade depends on besides the submission itself: the grader kit each worker gets.
 GRADER_INPUTS = [SOURCE_NOTEBOOK, ROOT / "nbgrader_config.py", ROOT / "grader_tests" / "pytest.ini",
                  *sorted((ROOT / "grader_tests").glob("*.py")), *sorted((ROOT / "reference").glob("*.py")),
-                 *sorted((ROOT / "grading").glob("*.py")), *sorted((ROOT / "sandbox").glob("*.py"))]
+                 *sorted((ROOT / "grading").glob("*.py")), *sorted((ROOT / "grading" / "templates").rglob("*.*")),
+                 *sorted((ROOT / "sandbox").glob("*.py"))]
 # Tasks queued on the cluster per worker thread: a worker never waits for its next student, and
 # the coordinator never holds every submission's bytes at once.
 QUEUED_PER_THREAD = 2

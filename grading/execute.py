@@ -50,7 +50,7 @@ from grader_tests.report import format_part
 from grader_tests.runner import run_checks
 from grader_tests.submission import SocketChannel, Submission
 from grading import record as grading_record
-from grading.sandbox import Sandbox, environment, kernel_manager
+from grading.sandbox import MESSAGE_LIMIT, Sandbox, environment, kernel_manager
 
 SKIP_TAG = "skip-when-grading"
 
@@ -349,9 +349,11 @@ class GradingExecute(Execute):
             self.record.add("kernel_died", index, part)
             self._replace_kernel()
             return cell, resources
-        except CellTimeoutError:  # the kernel stayed busy after the interrupt (no IOPub idle)
-            self._timed_out = True
-            cell.outputs.append(_error("CellTimeoutError", f"the cell did not finish within {self._get_timeout(cell)} s"))
+        except CellTimeoutError:  # no IOPub idle: the kernel stayed busy after the interrupt, or its IOPub connection was dropped
+            if not self._after_dropped_messages(cell, index, part):
+                self._timed_out = True
+                cell.outputs.append(_error("CellTimeoutError", f"the cell did not finish within {self._get_timeout(cell)} s"))
+        self._after_dropped_messages(cell, index, part)
         timed_out = self._timed_out
         if timed_out:
             self.record.add("timed_out", index, part)
@@ -361,6 +363,32 @@ class GradingExecute(Execute):
         elif not timed_out and not _is_test_cell(cell):
             self._replayable.append(index)
         return cell, resources
+
+    def _after_dropped_messages(self, cell, index, part):
+        """When ZeroMQ dropped a connection to the kernel (a message over the size limit), notes it and reconnects.
+
+        Returns whether it did.
+        """
+        dropped = self.kc.dropped() if hasattr(self.kc, "dropped") else []
+        if not dropped:
+            return False
+        self.record.add("output_capped", index, part)
+        cell.outputs.append(new_output("stream", name="stdout", text=(
+            f"[a message of more than {MESSAGE_LIMIT // 2**20} MiB from the kernel was dropped by the grader, "
+            "with what the cell sent after it]\n")))
+        self.kc.reconnect(dropped)
+        for _ in range(20):  # until the new iopub socket hears the kernel (a subscription takes a moment)
+            msg_id = self.kc.kernel_info()
+            if self._await_reply(msg_id, self.responsive_within) is None:
+                break
+            try:
+                while True:
+                    msg = run_sync(self.kc.iopub_channel.get_msg)(timeout=0.25)
+                    if msg["parent_header"].get("msg_id") == msg_id:
+                        return True
+            except Empty:
+                continue
+        return True
 
     def _run_test_cell(self, cell, resources, index, part):
         """The visible checks in the kernel, then the part's hidden checks here; the grader writes the outputs."""

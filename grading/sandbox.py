@@ -248,13 +248,19 @@ def check_available():
 class CappedKernelClient(AsyncKernelClient):
     """A kernel client whose sockets refuse any message frame over MESSAGE_LIMIT bytes (ZMQ_MAXMSGSIZE).
 
-    ZeroMQ drops such a frame (and the connection, which it then makes again) before anything
-    of it is held here; the executor's per-cell and per-submission caps bound what is kept.
+    ZeroMQ drops such a frame, and with it the connection, before anything of it is held here;
+    the executor's per-cell and per-submission caps bound what is kept of smaller ones. ZeroMQ
+    does not reconnect after this (a protocol error ends the session), so each socket has a
+    monitor: :meth:`dropped` tells which channels lost their connection, :meth:`reconnect` makes
+    them anew.
     """
+
+    _monitored = ("shell", "iopub")
 
     def _create_connected_socket(self, channel, identity=None):
         # jupyter_client's own, with the limit set before connect() (libzmq reads it then); these
         # kernels speak over ipc sockets without CURVE keys.
+        import zmq
         from jupyter_client.connect import channel_socket_types
 
         sock = self.context.socket(channel_socket_types[channel])
@@ -262,8 +268,31 @@ class CappedKernelClient(AsyncKernelClient):
         sock.maxmsgsize = MESSAGE_LIMIT
         if identity:
             sock.identity = identity
+        if channel in self._monitored:
+            if not hasattr(self, "_monitors"):
+                self._monitors = {}
+            self._monitors[channel] = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
         sock.connect(self._make_url(channel))
         return sock
+
+    def dropped(self):
+        """The channels whose connection to the kernel ZeroMQ has dropped (a message over MESSAGE_LIMIT)."""
+        import zmq
+
+        return [channel for channel, monitor in getattr(self, "_monitors", {}).items()
+                if not monitor.closed and monitor.getsockopt(zmq.EVENTS) & zmq.POLLIN]
+
+    def reconnect(self, channels):
+        """New sockets for ``channels`` (what was in flight on the old ones is lost)."""
+        for channel in channels:
+            old = getattr(self, f"_{channel}_channel")
+            setattr(self, f"_{channel}_channel", None)
+            monitor = self._monitors.pop(channel, None)
+            if monitor is not None:
+                monitor.close(linger=0)
+            if old is not None:
+                old.close()
+            getattr(self, f"{channel}_channel").start()
 
 
 class SandboxedKernelManager(AsyncKernelManager):
