@@ -12,6 +12,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from grader_tests.report import format_report  # noqa: E402
+from grading.names import printable  # noqa: E402
 from grader_tests.runner import grade_one, grade_paths  # noqa: E402
 
 
@@ -47,8 +48,8 @@ def main(argv=None):
     results = []
     for result in _graded(args.paths, not args.no_sandbox, max(1, min(args.jobs, len(args.paths)))):
         results.append(result)
-        if not args.json:
-            print(format_report(result), flush=True)
+        if not args.json:  # messages quote what student code raised: shown escaped, never as terminal commands
+            print("\n".join(printable(line) for line in format_report(result).split("\n")), flush=True)
     if args.json:
         json.dump(results, sys.stdout, indent=1)
         print()
