@@ -434,8 +434,7 @@ class GradingExecute(Execute):
             channel.hello(timeout=max(0.1, min(self.agent_start_within, deadline - time.monotonic())))
         except (OSError, socket.timeout) as error:
             channel = SocketChannel(socket.socket(socket.AF_UNIX), deadline=deadline)
-            channel.broken = f"the kernel did not start the grader's agent ({type(error).__name__})"
-            channel.stop = "not_started"
+            channel.stopped("not_started", f"the kernel did not start the grader's agent ({type(error).__name__})")
         except Exception:  # ChannelBroken from hello()
             pass
         finally:
