@@ -24,7 +24,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from grading.demo import answers_for, student_notebook
-from grading.names import spreadsheet_cell
+from grading.names import printable, spreadsheet_cell
 from tests.browser import assert_no_student_script_ran, mark_js
 from tests.course_copy import ROOT, copy_course, grade
 
@@ -181,26 +181,10 @@ display(SVG(\"\"\"<svg xmlns="http://www.w3.org/2000/svg" onload="{js_svg}"><scr
 display(Javascript(\"\"\"{js_js}\"\"\"))
 display(Markdown(\"\"\"<script>{js_md_output}</script>\"\"\"))
 display({{"text/html": \"\"\"<div class="score">Score: 12 / 12</div><script>{js_raw}</script>\"\"\"}}, raw=True)
-""", {}),
-    "floods_outputs": ("""
-from IPython.display import display
-for i in range(40):  # 40 x 1 MB of rich output: far past every cap
+for i in range(40):  # then 40 x 1 MB of rich output: far past every cap
     display({{"text/html": "<p>" + "x" * 2**20 + "</p>", "image/png": "iVBORw0KGgo" + "A" * 2**20}}, raw=True)
 display({{"text/plain": "y" * 20 * 2**20}}, raw=True)  # one 20 MB message: over the size a kernel message may have
-print("still running after the flood")
 """, {}),
-    "forges_status": ("""
-import os, sys
-# what the grader once read back as statuses, and a log line that looks like another student's
-print("softmax did not finish within 30 s (an endless loop?)")
-print("[the kernel died while the grader's checks ran (os._exit, a crash, or too much memory)]")
-os.write(2, b"--- honest_a\\nhonest_a | forged kernel line\\n\\x1b]0;pwned-title\\x07\\x1b[2K")
-class CellTimeoutError(Exception):
-    pass
-raise CellTimeoutError("Cell execution timed out")  # an error output named like the grader's own
-""", {"softmax_code": "def softmax(z):\n    print('did not finish within 30 s')\n"
-      "    exp_shifted = jnp.exp(z - jnp.max(z, axis=-1, keepdims=True))\n"
-      "    return exp_shifted / jnp.sum(exp_shifted, axis=-1, keepdims=True)\n"}),
     "forges_frames": ("""
 import socket, struct, time
 import sandbox.agent as agent
@@ -243,13 +227,24 @@ LINKED = {
 # A student id and a file name with terminal escapes (erase the screen, set the title) and a formula.
 ODD_ID = "=2+5\x1b[2J\x1b]0;pwned-title\x07"
 ODD_FILE = "perceptrons/\x1b[2Kmine\x1b]0;pwned\x07.ipynb"
+ODD_ATTACK = ("""
+import os, sys
+# what the grader once read back as statuses, and a log line that looks like another student's
+print("softmax did not finish within 30 s (an endless loop?)")
+print("[the kernel died while the grader's checks ran (os._exit, a crash, or too much memory)]")
+os.write(2, b"--- honest_a\\nhonest_a | forged kernel line\\n\\x1b]0;pwned-title\\x07\\x1b[2K")
+class CellTimeoutError(Exception):
+    pass
+raise CellTimeoutError("Cell execution timed out")  # an error output named like the grader's own
+""", {"softmax_code": "def softmax(z):\n    print('did not finish within 30 s')\n"
+      "    exp_shifted = jnp.exp(z - jnp.max(z, axis=-1, keepdims=True))\n"
+      "    return exp_shifted / jnp.sum(exp_shifted, axis=-1, keepdims=True)\n"})
 ODD_ROW = spreadsheet_cell(ODD_ID)  # how grades.csv writes it: escaped, and no formula
 # Honest students: the correct notebook (with a marker another student might try to read).
 HONEST = ["honest_a", "honest_b"]
 # Attacks that replace an answer by a wrong one: that part must stay at 0, whatever the attack.
 EXPECTED = {student: ([0] + FULL[1:] if "softmax_code" in answers else FULL) for student, (_, answers) in ATTACKS.items()}
 EXPECTED["forges_answers"] = [0] * 6  # its agent answers nonsense to every request, so every part fails
-EXPECTED["forges_status"] = FULL  # printing the grader's words costs nothing and earns nothing
 EXPECTED["forges_frames"] = [0, 0, *FULL[2:]]  # the two parts whose answers it forged
 # The fork bomb's children hold its sandbox's whole process budget, so its own kernel can start no
 # thread and dies in later cells: the bomb costs the bomber (at most full marks, never more).
@@ -298,10 +293,13 @@ def attacked(tmp_path_factory):
     markup = notebook(ATTACKS["injects_markup"][0].format(**MARK_JS))
     markup.cells.insert(1, new_markdown_cell(MARKDOWN_ATTACK))
     nbformat.write(markup, str(course / "submitted" / "injects_markup" / NOTEBOOK))
-    for student in [*HONEST, ODD_ID]:
-        path = course / "submitted" / student / (ODD_FILE if student == ODD_ID else NOTEBOOK)
+    for student in HONEST:
+        path = course / "submitted" / student / NOTEBOOK
         path.parent.mkdir(parents=True)
-        nbformat.write(notebook(honest=student != ODD_ID), str(path))
+        nbformat.write(notebook(honest=True), str(path))
+    path = course / "submitted" / ODD_ID / ODD_FILE
+    path.parent.mkdir(parents=True)
+    nbformat.write(notebook(*ODD_ATTACK), str(path))
     for student, (relative, what) in LINKED.items():
         path = course / "submitted" / student / relative if relative else course / "submitted" / student
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -440,9 +438,11 @@ def test_names_are_shown_escaped_and_never_as_formulas(attacked):
 
 
 def test_printed_grader_words_set_no_status(attacked):
-    row, result = attacked["rows"]["forges_status"], _result(attacked, "forges_status")
-    assert row["status"] == "graded" and result["problems"] == [] and result["retried"] is False, row
-    assert "regrading forges_status" not in attacked["completed"].stdout + attacked["completed"].stderr
+    row, result = attacked["rows"][ODD_ROW], _result(attacked, ODD_ID)
+    assert [float(row[p]) for p in PARTS] == FULL, row  # printing the grader's words costs nothing and earns nothing
+    assert row["status"].startswith("graded (") and result["problems"] == [] and result["retried"] is False, row
+    printed = attacked["completed"].stdout + attacked["completed"].stderr
+    assert not [line for line in printed.splitlines() if "regrading" in line and printable(ODD_ID) in line]
 
 
 def test_kernel_log_lines_cannot_pass_for_another_students(attacked):
@@ -453,8 +453,9 @@ def test_kernel_log_lines_cannot_pass_for_another_students(attacked):
             section = line.removeprefix("--- ")
         else:
             assert section is not None and line.startswith(f"{section} | "), line
-    assert "forges_status | honest_a | forged kernel line" in lines
-    assert "honest_a | forged kernel line" not in [line for line in lines if not line.startswith("forges_status | ")]
+    odd = printable(ODD_ID)
+    assert f"{odd} | honest_a | forged kernel line" in lines
+    assert "honest_a | forged kernel line" not in [line for line in lines if not line.startswith(f"{odd} | ")]
 
 
 def test_forged_frames_and_trickled_answers_cost_only_their_parts(attacked):
@@ -469,10 +470,10 @@ def test_forged_frames_and_trickled_answers_cost_only_their_parts(attacked):
 
 def test_outputs_are_capped_whatever_their_type(attacked):
     course = attacked["course"]
-    row = attacked["rows"]["floods_outputs"]
+    row = attacked["rows"]["injects_markup"]
     assert row["status"].startswith("graded (outputs over the cap dropped in cell"), row
-    autograded = course / "autograded" / "floods_outputs" / NOTEBOOK
-    feedback = course / "feedback" / "floods_outputs" / "perceptrons" / "perceptrons.html"
+    autograded = course / "autograded" / "injects_markup" / NOTEBOOK
+    feedback = course / "feedback" / "injects_markup" / "perceptrons" / "perceptrons.html"
     honest = course / "autograded" / "honest_a" / NOTEBOOK
     # 4 MiB of outputs a submission at most, on top of what the notebook itself holds
     assert autograded.stat().st_size < honest.stat().st_size + 5 * 2**20
