@@ -11,7 +11,7 @@ nbgrader's API returns no per-notebook data, so the executor, which nbgrader run
 worker's own process, hands its record over in this process: :func:`publish` and :func:`take`.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 # Problem codes, the words grades.csv shows for them, and which of them earn a retry alone.
 WORDS = {
@@ -57,9 +57,6 @@ class Record:
         problem = Problem(code, cell, part)
         if problem not in self.problems:
             self.problems.append(problem)
-
-    def as_data(self):
-        return asdict(self)
 
 
 def problems_of(data):
