@@ -171,14 +171,13 @@ def test_killing_a_worker_mid_batch_loses_nothing(cluster):
     kernels_log.unlink(missing_ok=True)
     batch = subprocess.Popen([sys.executable, "-m", "grading", "--scheduler", cluster.address, "--force"], cwd=course,
                              env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    victim, victim_task = None, None
+    victim = None
     deadline = time.monotonic() + 600
     while victim is None and time.monotonic() < deadline and batch.poll() is None:
         for address, keys in client.processing().items():
             grading = [key for key in keys if str(key).startswith("grade/")]
             if grading:
                 victim = next(w for w in cluster.workers if client.scheduler_info(n_workers=-1)["workers"][address]["name"] == w.name)
-                victim_task = grading[0]
                 break
         time.sleep(0.5)
     assert victim is not None, "no worker was ever seen grading"
@@ -188,7 +187,6 @@ def test_killing_a_worker_mid_batch_loses_nothing(cluster):
     assert batch.returncode == 0, stdout[-3000:] + stderr[-3000:]
     assert_expected_grades(course)
     assert sorted(graded_in_this_batch(course)) == STUDENTS, "each student kept exactly once"
-    assert victim_task.split("/")[1] in STUDENTS
     assert len(client.scheduler_info(n_workers=-1)["workers"]) == 1
 
 
