@@ -48,7 +48,7 @@ from traitlets import Bool, Float, Integer, Unicode
 from grader_tests.points import PARTS
 from grader_tests.report import format_part
 from grader_tests.runner import run_checks
-from grader_tests.submission import SocketChannel, Submission
+from grader_tests.submission import CALL_TIMEOUT, NO_ANSWER, NOT_STARTED, PART_DEADLINE, SocketChannel, Submission
 from grading import record as grading_record
 from grading.sandbox import MESSAGE_LIMIT, Sandbox, environment, kernel_manager
 
@@ -114,7 +114,7 @@ def _is_test_cell(cell):
 # grade id of each part's test cell
 PART_OF_TEST_CELL = {f"{part}_checks": part for part in PARTS}
 # Why a check stopped (grader_tests.submission: measured by the grader) that counts as a time-out.
-TIMED_OUT_STOPS = {"call_timeout", "no_answer", "part_deadline"}
+TIMED_OUT_STOPS = {CALL_TIMEOUT, NO_ANSWER, PART_DEADLINE}
 # Messages of the kernel whose content becomes part of the notebook or of the client's state.
 _OUTPUT_MESSAGES = {"stream", "display_data", "execute_result", "error", "update_display_data"}
 
@@ -130,6 +130,8 @@ def _content_bytes(msg):
 def _part_of_cell(cell):
     grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
     return next((part for part in PARTS if grade_id.startswith(f"{part}_")), None)
+
+
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 
 
@@ -342,6 +344,7 @@ class GradingExecute(Execute):
     def _run_code_cell(self, cell, resources, index):
         self._timed_out = False
         part = _part_of_cell(cell)
+        no_idle = False
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -350,10 +353,12 @@ class GradingExecute(Execute):
             self._replace_kernel()
             return cell, resources
         except CellTimeoutError:  # no IOPub idle: the kernel stayed busy after the interrupt, or its IOPub connection was dropped
-            if not self._after_dropped_messages(cell, index, part):
-                self._timed_out = True
-                cell.outputs.append(_error("CellTimeoutError", f"the cell did not finish within {self._get_timeout(cell)} s"))
-        self._after_dropped_messages(cell, index, part)
+            no_idle = True
+        if self._after_dropped_messages(cell, index, part):
+            no_idle = False  # the idle was lost with the dropped connection: not a time-out
+        if no_idle:
+            self._timed_out = True
+            cell.outputs.append(_error("CellTimeoutError", f"the cell did not finish within {self._get_timeout(cell)} s"))
         timed_out = self._timed_out
         if timed_out:
             self.record.add("timed_out", index, part)
@@ -426,15 +431,18 @@ class GradingExecute(Execute):
         self._box.close_to_sandbox()
         msg_id = self.kc.execute(f"__import__('sandbox.agent').agent.serve({address!r}, globals())",
                                  silent=True, store_history=False, allow_stdin=False)
-        listener.settimeout(max(0.1, min(self.agent_start_within, deadline - time.monotonic())))
+        def start_within():  # for the agent to connect, then to say hello: never past the part's deadline
+            return max(0.1, min(self.agent_start_within, deadline - time.monotonic()))
+
+        listener.settimeout(start_within())
         connection = None
         try:
             connection, _ = listener.accept()
             channel = SocketChannel(connection, deadline=deadline)
-            channel.hello(timeout=max(0.1, min(self.agent_start_within, deadline - time.monotonic())))
+            channel.hello(timeout=start_within())
         except (OSError, socket.timeout) as error:
             channel = SocketChannel(socket.socket(socket.AF_UNIX), deadline=deadline)
-            channel.stopped("not_started", f"the kernel did not start the grader's agent ({type(error).__name__})")
+            channel.stopped(NOT_STARTED, f"the kernel did not start the grader's agent ({type(error).__name__})")
         except Exception:  # ChannelBroken from hello()
             pass
         finally:

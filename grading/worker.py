@@ -90,7 +90,7 @@ def _grade(student_id):
                           seconds=time.monotonic() - started), log
         scores = {part: record.parts[part].score if part in record.parts else 0.0 for part in PARTS}
         checks = {part: record.parts[part].checks for part in PARTS if part in record.parts}
-        words = [grading_record.describe(record.problems)] if grading_record.describe(record.problems) else []
+        words = [described] if (described := grading_record.describe(record.problems)) else []
         feedback = _api.generate_feedback(ASSIGNMENT, ALIAS, force=True)
         if not feedback["success"]:
             words.append("feedback could not be generated")
