@@ -219,7 +219,7 @@ def grade_all(ids, client, force=False, sandboxed=True):
     try:
         _run(client, todo, done, version, sandboxed)
         bar.close()
-        # A time-out or dead kernel under load may be the machine, not the code: once more, alone.
+        # A time-out or dead kernel that load may have caused (grading.load): once more, alone. The rest is final.
         retry = [sid for sid in todo if _needs_retry(results[sid])]
         for sid in retry:
             tqdm.write(f"regrading {printable(sid)} alone after: {printable(results[sid]['status'])}")

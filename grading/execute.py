@@ -50,6 +50,7 @@ from grader_tests.report import format_part
 from grader_tests.runner import run_checks
 from grader_tests.submission import CALL_TIMEOUT, NO_ANSWER, NOT_STARTED, PART_DEADLINE, SocketChannel, Submission
 from grading import record as grading_record
+from grading.load import Meter, load_suspected
 from grading.sandbox import MESSAGE_LIMIT, Sandbox, environment, kernel_manager
 
 SKIP_TAG = "skip-when-grading"
@@ -175,6 +176,9 @@ class GradingExecute(Execute):
         self._pgids = set()
         self._sandboxes = []
         self._timed_out = False  # set by nbclient's time-out handling of the running cell
+        # The CPU this process and its kernel got since the running cell began: a time-out in
+        # which they mostly waited for a CPU may be load (grading.load), and is retried.
+        self._meter = Meter()
         self.record = grading_record.Record(sandboxed=self.sandbox)
         try:
             return super().preprocess(nb, resources, km)
@@ -272,6 +276,19 @@ class GradingExecute(Execute):
         except Exception:
             return False
 
+    def _load_suspected(self):
+        """May load have caused what stopped the running cell (a time-out)?"""
+        return load_suspected(self._meter.spent())
+
+    def _killed_from_outside(self):
+        """Did the kernel that died get SIGKILL (the kernel's OOM killer, another process), not end by its own doing?
+
+        bwrap exits with 128 + the signal that ended the command; unsandboxed, the process itself has -9.
+        """
+        process = getattr(self.km.provisioner, "process", None) if self.km is not None else None
+        code = process.poll() if process is not None else None
+        return code in (128 + signal.SIGKILL, -signal.SIGKILL)
+
     def _replace_kernel(self):
         """A fresh kernel with the definitions of every cell that ran before (outputs discarded)."""
         self._kill_process_groups()
@@ -345,11 +362,12 @@ class GradingExecute(Execute):
         self._timed_out = False
         part = _part_of_cell(cell)
         no_idle = False
+        self._meter.start(os.getpid())
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             cell.outputs.append(_error("DeadKernelError", "the kernel died while running this cell (os._exit, a crash, or too much memory)"))
-            self.record.add("kernel_died", index, part)
+            self.record.add("kernel_died", index, part, maybe_load=self._killed_from_outside())
             self._replace_kernel()
             return cell, resources
         except CellTimeoutError:  # no IOPub idle: the kernel stayed busy after the interrupt, or its IOPub connection was dropped
@@ -361,7 +379,7 @@ class GradingExecute(Execute):
             cell.outputs.append(_error("CellTimeoutError", f"the cell did not finish within {self._get_timeout(cell)} s"))
         timed_out = self._timed_out
         if timed_out:
-            self.record.add("timed_out", index, part)
+            self.record.add("timed_out", index, part, maybe_load=self._load_suspected())
         if timed_out and not self._responds():
             cell.outputs.append(_error("UnresponsiveKernel", "the kernel ignored the interrupt after the time-out and was restarted"))
             self._replace_kernel()
@@ -405,11 +423,12 @@ class GradingExecute(Execute):
             cell.source = source
         visible = _as_plain_text(cell.get("outputs", []))
         began = time.monotonic()
+        self._meter.start(os.getpid())
         result, note = self._check_part(part, index)
         self.record.parts[part] = grading_record.PartRecord(
             score=float(result["score"]), max=int(result["max"]), checks=result["checks"], seconds=round(time.monotonic() - began, 2))
         if any(check.get("stop") in TIMED_OUT_STOPS for check in result["checks"]):
-            self.record.add("timed_out", index, part)
+            self.record.add("timed_out", index, part, maybe_load=self._load_suspected())
         report = format_part(part, result) + "\n" + (f"[{note}]\n" if note else "")
         cell.outputs = visible + [
             new_output("stream", name="stdout", text=report),
@@ -459,7 +478,7 @@ class GradingExecute(Execute):
         if self._await_reply(msg_id, self.responsive_within) is not None:
             return None
         if not self._alive():
-            self.record.add("kernel_died", index, part)
+            self.record.add("kernel_died", index, part, maybe_load=self._killed_from_outside())
             self._replace_kernel()
             return "the kernel died while the grader's checks ran (os._exit, a crash, or too much memory)"
         run_sync(self.km.interrupt_kernel)()

@@ -21,8 +21,9 @@ WORDS = {
     "out_of_time": "out of time",  # the submission's budget was used up; later cells were not run
     "output_capped": "outputs over the cap dropped",  # the cell's or the submission's output cap was reached
 }
-# A time-out or a dead kernel under load may be the machine, not the code: such a student is graded
-# once more, alone, before it counts.
+# A time-out or a dead kernel may be the machine's doing, not the code's: when the executor saw a
+# sign of that (grading.load: the kernel waited for a CPU; a kernel killed from outside), the
+# student is graded once more, alone, before it counts. Otherwise the outcome is final.
 RETRIED = {"timed_out", "kernel_died"}
 # Problems that leave the grade as it is: worth a TA's look, not a regrade.
 NOTES = {"output_capped"}
@@ -33,6 +34,7 @@ class Problem:
     code: str  # a key of WORDS
     cell: int  # index of the cell in the notebook
     part: str | None = None  # the graded part whose cell it is
+    maybe_load: bool = False  # the machine may have caused it (see RETRIED)
 
     def words(self):
         return f"{WORDS[self.code]} in cell {self.cell}" + (f" ({self.part})" if self.part else "")
@@ -53,8 +55,8 @@ class Record:
     problems: list = field(default_factory=list)  # [Problem], in the order they happened
     output_bytes: int = 0  # bytes of output the kernel sent that were kept
 
-    def add(self, code, cell, part=None):
-        problem = Problem(code, cell, part)
+    def add(self, code, cell, part=None, maybe_load=False):
+        problem = Problem(code, cell, part, maybe_load)
         if problem not in self.problems:
             self.problems.append(problem)
 
@@ -74,7 +76,7 @@ def notes(problems):
 
 
 def needs_retry(problems):
-    return any(p.code in RETRIED for p in problems)
+    return any(p.code in RETRIED and p.maybe_load for p in problems)
 
 
 _published = {}

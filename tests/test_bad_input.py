@@ -76,6 +76,24 @@ def text(nb):
     return nbformat.writes(nb)
 
 
+CROWDED_LOOP = """import os, subprocess, sys
+everywhere = os.sched_getaffinity(0)
+os.sched_setaffinity(0, {min(everywhere)})
+crowd = [subprocess.Popen([sys.executable, '-c', 'while True: pass']) for _ in range(3)]
+try:
+    while True:
+        pass
+finally:
+    for child in crowd:
+        child.kill()
+    os.sched_setaffinity(0, everywhere)
+"""
+# Graded once more, alone: the time-outs and deaths that load may have caused. Every other one is final.
+RETRIED = {"loop_beside_busy_children"}
+# Whether these loops waited for a CPU depends on what else ran at that moment (the next student's
+# kernel, other work on the machine): either way is right, so neither is asserted.
+LOAD_DEPENDENT = {"loop_in_graded_function", "loop_in_plain_cell", "loop_ignoring_sigint"}
+
 SOLUTION_SOFTMAX = answers_for(True, [])["softmax_code"]
 
 # student id -> (files to write: {relative path: str | bytes}, expected scores, expected status)
@@ -96,6 +114,9 @@ CASES = {
     "raises_at_import": ({NOTEBOOK: text(with_cell("import a_module_that_does_not_exist"))}, FULL, "graded"),
     "loop_in_graded_function": ({NOTEBOOK: text(answer_replaced("update_params_code", "def update_params(params, grads, lr):\n    while True:\n        pass\n"))}, [2, 2, 2, 0, 3, 2], "timed out in cell 53 (update_params)"),
     "loop_in_plain_cell": ({NOTEBOOK: text(with_cell("while True:\n    pass"))}, FULL, "timed out in cell 38"),
+    # Spinning children pinned to the loop's own CPU: to the grader this looks like load (the loop
+    # waited for its CPU), so it earns one more run alone, and no more than that.
+    "loop_beside_busy_children": ({NOTEBOOK: text(with_cell(CROWDED_LOOP))}, FULL, "timed out in cell 38"),
     "loop_ignoring_sigint": ({NOTEBOOK: text(with_cell("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"))}, FULL, "timed out in cell 38"),
     "kernel_exits": ({NOTEBOOK: text(with_cell("import os\nos._exit(3)"))}, FULL, "kernel died in cell 38"),
     "kernel_segfaults": ({NOTEBOOK: text(with_cell("import ctypes\nctypes.string_at(0)"))}, FULL, "kernel died in cell 38"),
@@ -145,6 +166,15 @@ def test_row(graded, student):
     parts = ["softmax", "forward_pass", "cross_entropy_loss", "update_params", "train_nn", "MultiClassNet"]
     assert [float(row[p]) for p in parts] == pytest.approx(scores), row
     assert row["status"].startswith(status), row
+
+
+@pytest.mark.parametrize("student", sorted(set(CASES) - LOAD_DEPENDENT))
+def test_only_what_load_may_have_caused_is_graded_again(graded, student):
+    """A dead kernel that exited or crashed by itself is final; a loop that waited for its CPU is not."""
+    course, completed, _ = graded
+    result = json.loads((course / ".grading" / "results" / f"{student}.json").read_text(encoding="utf-8"))
+    assert result["retried"] is (student in RETRIED), result["problems"]
+    assert (f"regrading {student} alone" in completed.stdout + completed.stderr) is (student in RETRIED)
 
 
 def _processes_under(course):

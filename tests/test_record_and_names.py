@@ -37,7 +37,11 @@ def test_problem_codes_give_the_status_words_and_the_retry():
     problems = [record.Problem("timed_out", 56, "train_nn"), record.Problem("output_capped", 12)]
     assert record.describe(problems) == "timed out in cell 56 (train_nn)"
     assert record.notes(problems) == ["outputs over the cap dropped in cell 12"]
-    assert record.needs_retry(problems)
+    assert not record.needs_retry(problems)  # the code used its time: final
+    assert record.needs_retry([record.Problem("timed_out", 56, "train_nn", maybe_load=True)])
+    assert record.needs_retry([record.Problem("kernel_died", 40, maybe_load=True)])
+    assert not record.needs_retry([record.Problem("kernel_died", 40)])
+    assert not record.needs_retry([record.Problem("out_of_time", 3, maybe_load=True)])
     assert not record.needs_retry([record.Problem("out_of_time", 3), record.Problem("output_capped", 4)])
     assert record.describe([]) == ""
 
