@@ -10,6 +10,7 @@ import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
+import grading  # noqa: E402,F401 - first: its XLA flags hold only if set before JAX is imported
 
 from grader_tests.report import format_report  # noqa: E402
 from grading.names import printable  # noqa: E402

@@ -29,6 +29,7 @@ from pathlib import Path
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any
+from grading import XLA_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_PACKAGE = ROOT / "sandbox"
@@ -124,6 +125,7 @@ def environment(extra=None):
         "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONPATH": INSIDE_PACKAGES, "PYTHONDONTWRITEBYTECODE": "1",
         "JAX_PLATFORMS": "cpu", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib",
+        "XLA_FLAGS": os.environ.get("XLA_FLAGS", XLA_FLAGS),
     }
     env.update(extra or {})
     return env
