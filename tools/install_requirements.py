@@ -76,7 +76,8 @@ def uv_options(config):
 
 
 def pip_install(python, requirements):
-    return subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+    # Not --quiet: pip names each package as it collects and installs it.
+    return subprocess.run([python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off",
                            "-r", requirements]).returncode
 
 
@@ -91,8 +92,8 @@ def uv_install(python, requirements):
         if got.returncode != 0 or not uv.exists():
             return None
     args, env = uv_options(pip_config(python))
-    cmd = [str(uv), "pip", "install", "--quiet", "--python", python, "--compile-bytecode", *args,
-           "-r", requirements]
+    # Not --quiet: uv names what it resolves, downloads and installs as it goes (minutes on a first install).
+    cmd = [str(uv), "pip", "install", "--python", python, "--compile-bytecode", *args, "-r", requirements]
     return subprocess.run(cmd, env={**os.environ, **env}).returncode
 
 
@@ -106,6 +107,10 @@ def main(argv):
     if sys.prefix == sys.base_prefix:
         print("install_requirements: run me with the venv's python", file=sys.stderr)
         return 2
+    lines = [line.strip() for line in Path(requirements).read_text().splitlines()]
+    count = sum(1 for line in lines if line and not line.startswith(("#", "-")))
+    print(f"installing the {count} pinned packages of {requirements} into {sys.prefix} "
+          f"(torch, jax, nbgrader and what they need; a few minutes the first time)", flush=True)
     if not pip_only:
         status = uv_install(python, requirements)
         if status == 0:
