@@ -126,11 +126,25 @@ class GraderKit(WorkerPlugin):
         self.directory = None
 
 
-def grade(student_id, files, version):
-    """The task of one student: grading.worker.grade_submission, imported on the worker (from its kit)."""
-    from grading import worker
+# The Dask event topic on which a worker says a part's checks are done: {"key": task key, "part": part}.
+PROGRESS_TOPIC = "grading-part-checked"
 
-    return worker.grade_submission(student_id, files, version)
+
+def grade(student_id, files, version):
+    """The task of one student: grading.worker.grade_submission, imported on the worker (from its kit).
+
+    Each part's checks, as they finish, are told to the coordinator as a Dask event (its progress bar).
+    """
+    from distributed import get_worker
+
+    from grading import record, worker
+
+    this, key = get_worker(), get_worker().get_current_task()
+    record.on_part_checked(lambda part: this.log_event(PROGRESS_TOPIC, {"key": key, "part": part}))
+    try:
+        return worker.grade_submission(student_id, files, version)
+    finally:
+        record.on_part_checked(None)
 
 
 def local_cluster(workers):

@@ -429,6 +429,7 @@ class GradingExecute(Execute):
             score=float(result["score"]), max=int(result["max"]), checks=result["checks"], seconds=round(time.monotonic() - began, 2))
         if any(check.get("stop") in TIMED_OUT_STOPS for check in result["checks"]):
             self.record.add("timed_out", index, part, maybe_load=self._load_suspected())
+        grading_record.part_checked(part)
         report = format_part(part, result) + "\n" + (f"[{note}]\n" if note else "")
         cell.outputs = visible + [
             new_output("stream", name="stdout", text=report),

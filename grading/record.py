@@ -90,3 +90,21 @@ def publish(student_id, record):
 def take(student_id):
     """The record the executor published for ``student_id``, or None; it is handed over once."""
     return _published.pop(student_id, None)
+
+
+_on_part_checked = None
+
+
+def on_part_checked(callback):
+    """Who hears of each part's checks as they finish in this process: ``callback(part)``, or None."""
+    global _on_part_checked
+    _on_part_checked = callback
+
+
+def part_checked(part):
+    """The executor has checked ``part`` of the submission it grades (progress only: never a grade)."""
+    if _on_part_checked is not None:
+        try:
+            _on_part_checked(part)
+        except Exception:  # progress is a courtesy: it never costs a grade
+            pass

@@ -64,6 +64,13 @@ def test_summary_is_printed(graded_course):
     assert "dave: timed out in cell 56 (train_nn)" in completed.stdout
 
 
+def test_progress_moves_within_a_student(graded_course):
+    """The bar hears of each part as a worker checks it (a Dask event), not only of whole students."""
+    _, completed = graded_course
+    heard = set(re.findall(r"(alice|bob|carol|dave): (\w+) checked", completed.stderr))
+    assert {part for _, part in heard} >= set(PARTS[:3]), completed.stderr[-2000:]
+
+
 def _lines_outside(nb, region):
     """Stripped lines of every cell of ``nb`` outside its ``### BEGIN/END <region>`` blocks."""
     pattern = re.compile(rf"### BEGIN {region}\n.*?### END {region}", re.S)

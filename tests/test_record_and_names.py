@@ -2,6 +2,8 @@
 
 import csv
 
+import pytest
+
 from grading import grades, record, store
 from grading.names import FORMULA_STARTS, printable, spreadsheet_cell
 
@@ -70,3 +72,22 @@ def test_kernel_log_lines_carry_their_students_id(tmp_path, monkeypatch):
         "--- mallory", "mallory | warning", "mallory | --- alice", "mallory | alice | forged\\x1b[2K",
         "--- alice", "alice | a real line",
     ]
+
+
+def test_progress_moves_part_by_part_and_lands_on_whole_students(capsys):
+    from grading.progress import STEPS, ClassProgress
+
+    bar = ClassProgress(total=3, already_graded=1)
+    for part in ["softmax", "forward_pass"]:
+        bar.part_checked("alice", part)
+    assert bar._bar.n == pytest.approx(1 + 2 / STEPS)
+    for _ in range(20):  # more events than parts never run ahead of the student
+        bar.part_checked("bob\x1b[2J", "train_nn")
+    assert bar._bar.n == pytest.approx(1 + 2 / STEPS + (STEPS - 1) / STEPS)
+    bar.student_done("alice", clean=True)
+    bar.student_done("bob\x1b[2J", clean=False)
+    assert bar._bar.n == 3
+    bar.close()
+    printed = capsys.readouterr().err
+    assert "bob\\x1b[2J: done" in printed and "\x1b[2J" not in printed
+    assert "not cleanly graded: 1" in printed and "3.0/3" in printed
