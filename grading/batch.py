@@ -8,11 +8,14 @@ distributed's allowed-failures; then the row says so). A lost scheduler stops th
 (SchedulerLost) with every result so far saved, so the next make grade continues.
 """
 
+import hashlib
 import itertools
 import json
 import os
+import re
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import CancelledError
 
 from tqdm import tqdm
@@ -20,12 +23,20 @@ from tqdm import tqdm
 from grading import cluster, grades, inbox, record, store
 from grading.course import RESULTS, ROOT, SOURCE_NOTEBOOK, SUBMITTED
 from grading.names import printable
+from grading.progress import ClassProgress
 
+# Modules of grading/ that never reach a grade or a feedback page: the coordinator's progress bar,
+# the class report, the demo class generator. Left out of the kit, so changing them regrades no one.
+NOT_GRADING = {"class_report.py", "demo.py", "progress.py"}
 # Everything a grade depends on besides the submission itself: the grader kit each worker gets.
 GRADER_INPUTS = [SOURCE_NOTEBOOK, ROOT / "nbgrader_config.py", ROOT / "grader_tests" / "pytest.ini",
                  *sorted((ROOT / "grader_tests").glob("*.py")), *sorted((ROOT / "reference").glob("*.py")),
-                 *sorted((ROOT / "grading").glob("*.py")), *sorted((ROOT / "grading" / "templates").rglob("*.*")),
-                 *sorted((ROOT / "sandbox").glob("*.py"))]
+                 *sorted(p for p in (ROOT / "grading").glob("*.py") if p.name not in NOT_GRADING),
+                 *sorted((ROOT / "grading" / "templates").rglob("*.*")), *sorted((ROOT / "sandbox").glob("*.py"))]
+# The environment variables that change a grade: the cell time-out, how XLA compiles.
+GRADE_SETTINGS = ("GRADING_CELL_TIMEOUT", "XLA_FLAGS")
+# The manifest of each grader that graded here (graders/<grader id>.json): what changed, when students are regraded.
+GRADERS = RESULTS.parent / "graders"
 # Tasks queued on the cluster per worker thread: a worker never waits for its next student, and
 # the coordinator never holds every submission's bytes at once.
 QUEUED_PER_THREAD = 2
@@ -55,14 +66,47 @@ def read_submission(student_id):
     return inbox.read_submission(SUBMITTED, student_id)
 
 
-def fingerprinter(sandboxed=True):
-    """fingerprint(submission): hash of what is graded of it, the grader and the sandbox mode.
+def grader_manifest(sandboxed=True):
+    """{what a grade depends on: its hash or value}: each file of the kit, the sandbox mode, GRADE_SETTINGS."""
+    manifest = {path: hashlib.sha256(data).hexdigest()[:16] for path, data in grader_kit().items()}
+    manifest["sandboxed"] = str(bool(sandboxed))
+    manifest.update({name: os.environ.get(name) or "(not set)" for name in GRADE_SETTINGS})
+    return manifest
 
-    Equal fingerprints give equal grades; a grade made without the sandbox is never kept for a
-    sandboxed run (nor the other way round).
+
+def grader_id(manifest):
+    return cluster.digest([json.dumps(manifest, sort_keys=True).encode()])
+
+
+def fingerprinter(sandboxed=True):
+    """fingerprint(submission): hash of what is graded of it and of the grader (grader_manifest).
+
+    Equal fingerprints give equal grades; a grade made without the sandbox, or with another cell
+    time-out, is never kept for this run.
     """
-    grader = f"{grader_version()} sandboxed={sandboxed}"
+    grader = grader_id(grader_manifest(sandboxed))
     return lambda submission: submission.fingerprint(grader)
+
+
+def _manifest_of(grader):
+    """The manifest GRADERS holds for ``grader`` (an id), or None."""
+    if not re.fullmatch(r"[0-9a-f]{64}", grader or ""):
+        return None
+    try:
+        return json.loads((GRADERS / f"{grader}.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def what_changed(before, now):
+    """'nbgrader_config.py changed', from two grader manifests (``before`` None: not recorded)."""
+    if not isinstance(before, dict):
+        return "the grader changed"
+    changed = sorted(key for key in set(before) | set(now) if before.get(key) != now.get(key))
+    if not changed:
+        return "the grader changed"
+    shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+    return f"{shown} changed"
 
 
 def _with_refusals(outcome, submission):
@@ -126,10 +170,11 @@ def _outcome(future, student_id, sandboxed):
             "gradebook": None, "files": {}}
 
 
-def _run(client, ids, on_done, version, sandboxed, at_once=None):
+def _run(client, ids, on_done, version, sandboxed, at_once=None, on_part=None):
     """Grades ``ids`` as tasks on ``client``, at most ``at_once`` queued (default: by the cluster's threads).
 
-    ``on_done(outcome, submission)`` gets each student's outcome with the Submission it graded.
+    ``on_done(outcome, submission)`` gets each student's outcome with the Submission it graded;
+    ``on_part(student_id, part)`` hears of each part checked on the way (the workers' Dask events).
     """
     from distributed import as_completed
 
@@ -154,18 +199,28 @@ def _run(client, ids, on_done, version, sandboxed, at_once=None):
     def limit():
         return at_once or QUEUED_PER_THREAD * max(1, cluster.worker_threads(client))
 
-    running = as_completed([f for f in (submit() for _ in range(limit())) if f is not None])
-    for future in running:
-        submission = graded.pop(future.key)
-        outcome = _outcome(future, submission.student_id, sandboxed)
-        future.release()
-        on_done(_with_refusals(outcome, submission), submission)
-        wanted = limit()
-        while pending and running.count() < wanted:
-            nxt = submit()
-            if nxt is None:
-                break
-            running.add(nxt)
+    def heard(event):  # in the client's event loop thread
+        _, message = event
+        submission = graded.get(message.get("key")) if isinstance(message, dict) else None
+        if submission is not None and on_part is not None:
+            on_part(submission.student_id, message.get("part"))
+
+    client.subscribe_topic(cluster.PROGRESS_TOPIC, heard)
+    try:
+        running = as_completed([f for f in (submit() for _ in range(limit())) if f is not None])
+        for future in running:
+            submission = graded.pop(future.key)
+            outcome = _outcome(future, submission.student_id, sandboxed)
+            future.release()
+            on_done(_with_refusals(outcome, submission), submission)
+            wanted = limit()
+            while pending and running.count() < wanted:
+                nxt = submit()
+                if nxt is None:
+                    break
+                running.add(nxt)
+    finally:
+        client.unsubscribe_topic(cluster.PROGRESS_TOPIC)
 
 
 def grade_all(ids, client, force=False, sandboxed=True):
@@ -180,21 +235,27 @@ def grade_all(ids, client, force=False, sandboxed=True):
     from grading.course import nbgrader_config
 
     version = grader_version()
+    manifest = grader_manifest(sandboxed)
+    grader = grader_id(manifest)
     fingerprint_of = fingerprinter(sandboxed)
-    results, todo = {}, []
+    results, todo, stale = {}, [], Counter()  # stale: {the grader of earlier results: students regraded now}
     for sid in ids:
         previous = load_result(sid)
         if not force and previous and previous.get("fingerprint") == fingerprint_of(read_submission(sid)):
             results[sid] = previous
         else:
             todo.append(sid)
+            if previous and previous.get("grader") != grader:
+                stale[str(previous.get("grader"))] += 1
+    for before, count in stale.most_common():
+        print(f"{what_changed(_manifest_of(before), manifest)}: regrading {count} student(s) graded before", flush=True)
+    GRADERS.mkdir(parents=True, exist_ok=True)
+    (GRADERS / f"{grader}.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
     if len(todo) < len(ids):
         print(f"{len(ids) - len(todo)} unchanged and already graded: kept (--force regrades them)", flush=True)
     started = time.monotonic()
-    failures = 0
     keeping = 0.0  # seconds this process spends keeping results (files, logs, gradebook, result file)
-    bar = tqdm(total=len(ids), initial=len(ids) - len(todo), unit="student", dynamic_ncols=True,
-               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]{postfix}")
+    bar = ClassProgress(total=len(ids), already_graded=len(ids) - len(todo))
     gradebook = Gradebook(nbgrader_config().CourseDirectory.db_url)
 
     def kept(outcome, submission, retried=False):
@@ -203,6 +264,7 @@ def grade_all(ids, client, force=False, sandboxed=True):
         res = outcome["result"]
         res["retried"] = retried
         res["fingerprint"] = fingerprint_of(submission)
+        res["grader"] = grader
         store.keep(outcome, gradebook)
         results[res["student_id"]] = res
         if retried or not _needs_retry(res):
@@ -210,14 +272,11 @@ def grade_all(ids, client, force=False, sandboxed=True):
         keeping += time.monotonic() - began
 
     def done(outcome, submission):
-        nonlocal failures
         kept(outcome, submission)
-        failures += outcome["result"]["status"] != "graded"
-        bar.set_postfix_str(f"not cleanly graded: {failures}")
-        bar.update(1)
+        bar.student_done(submission.student_id, clean=outcome["result"]["status"] == "graded")
 
     try:
-        _run(client, todo, done, version, sandboxed)
+        _run(client, todo, done, version, sandboxed, on_part=bar.part_checked)
         bar.close()
         # A time-out or dead kernel that load may have caused (grading.load): once more, alone. The rest is final.
         retry = [sid for sid in todo if _needs_retry(results[sid])]

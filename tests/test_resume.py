@@ -40,7 +40,20 @@ def test_an_interrupted_batch_resumes_without_regrading_finished_students(tmp_pa
         assert [float(rows[student][part]) for part in PARTS] == pytest.approx(scores), student
         assert rows[student]["status"] == status
 
-    again = grade(course)  # nothing changed: everything kept, same grades
+    # Nothing that can change a grade changed (the class report and the progress bar are not the
+    # grader): everything kept, same grades.
+    for name in ("class_report.py", "progress.py"):
+        with open(course / "grading" / name, "a", encoding="utf-8") as handle:
+            handle.write("\n# restyled\n")
+    again = grade(course)
     assert f"{len(EXPECTED)} unchanged and already graded: kept" in again.stdout
+    assert "regrading" not in again.stdout
     with open(course / "grades.csv", newline="") as handle:
         assert {row["student_id"]: row for row in csv.DictReader(handle)} == rows
+
+    # A setting of the course changed: the first line says so before anyone is regraded.
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as handle:
+        handle.write("\n# a late policy, say\n")
+    changed = grade(course, "--student", "alice")
+    assert changed.returncode == 0, changed.stderr[-3000:]
+    assert "nbgrader_config.py changed: regrading 1 student(s) graded before" in changed.stdout
