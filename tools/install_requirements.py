@@ -109,7 +109,7 @@ def main(argv):
         return 2
     lines = [line.strip() for line in Path(requirements).read_text().splitlines()]
     count = sum(1 for line in lines if line and not line.startswith(("#", "-")))
-    print(f"installing the {count} pinned packages of {requirements} into {sys.prefix} "
+    print(f"installing the {count} pinned requirements of {requirements} into {sys.prefix} "
           f"(torch, jax, nbgrader and what they need; a few minutes the first time)", flush=True)
     if not pip_only:
         status = uv_install(python, requirements)
