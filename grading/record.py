@@ -56,9 +56,12 @@ class Record:
     output_bytes: int = 0  # bytes of output the kernel sent that were kept
 
     def add(self, code, cell, part=None, maybe_load=False):
-        problem = Problem(code, cell, part, maybe_load)
-        if problem not in self.problems:
-            self.problems.append(problem)
+        """Records a problem once per code and cell; a sign of load seen either time is kept."""
+        for problem in self.problems:
+            if (problem.code, problem.cell, problem.part) == (code, cell, part):
+                problem.maybe_load = problem.maybe_load or maybe_load
+                return
+        self.problems.append(Problem(code, cell, part, maybe_load))
 
 
 def problems_of(data):

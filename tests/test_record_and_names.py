@@ -44,6 +44,11 @@ def test_problem_codes_give_the_status_words_and_the_retry():
     assert record.needs_retry([record.Problem("kernel_died", 40, maybe_load=True)])
     assert not record.needs_retry([record.Problem("kernel_died", 40)])
     assert not record.needs_retry([record.Problem("out_of_time", 3, maybe_load=True)])
+    kept = record.Record()  # a test cell's visible part and its checks may both time out: one problem
+    kept.add("timed_out", 44, "softmax")
+    kept.add("timed_out", 44, "softmax", maybe_load=True)
+    assert kept.problems == [record.Problem("timed_out", 44, "softmax", maybe_load=True)]
+    assert record.describe(kept.problems) == "timed out in cell 44 (softmax)"
     assert not record.needs_retry([record.Problem("out_of_time", 3), record.Problem("output_capped", 4)])
     assert record.describe([]) == ""
 
