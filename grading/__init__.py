@@ -12,8 +12,8 @@ sys.modules.setdefault("rfc3987_syntax", None)
 # How XLA compiles for every process that grades: this one, its workers, and (through
 # grading.sandbox.environment) the student's kernel and agent. A check's arrays are tiny, so
 # compiling costs far more than running: a submission is checked in about a third less CPU time
-# with LLVM's optimisations and XLA's CPU fusion emitters off (bench/bench_checks.py, README
-# "Measured"). Fixed for every student, so the same submission always gets the same numbers; an
+# with LLVM's optimisations and XLA's CPU fusion emitters off (bench/bench_xla_flags.py,
+# README "Measured"). Fixed for every student, so the same submission always gets the same numbers; an
 # XLA_FLAGS of the TA's own wins.
 XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
 os.environ.setdefault("XLA_FLAGS", XLA_FLAGS)

@@ -78,13 +78,12 @@ def grader_id(manifest):
     return cluster.digest([json.dumps(manifest, sort_keys=True).encode()])
 
 
-def fingerprinter(sandboxed=True):
-    """fingerprint(submission): hash of what is graded of it and of the grader (grader_manifest).
+def fingerprinter(grader):
+    """fingerprint(submission): hash of what is graded of it and of ``grader`` (grader_id of the manifest).
 
     Equal fingerprints give equal grades; a grade made without the sandbox, or with another cell
     time-out, is never kept for this run.
     """
-    grader = grader_id(grader_manifest(sandboxed))
     return lambda submission: submission.fingerprint(grader)
 
 
@@ -237,7 +236,7 @@ def grade_all(ids, client, force=False, sandboxed=True):
     version = grader_version()
     manifest = grader_manifest(sandboxed)
     grader = grader_id(manifest)
-    fingerprint_of = fingerprinter(sandboxed)
+    fingerprint_of = fingerprinter(grader)
     results, todo, stale = {}, [], Counter()  # stale: {the grader of earlier results: students regraded now}
     for sid in ids:
         previous = load_result(sid)

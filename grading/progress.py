@@ -25,7 +25,6 @@ class ClassProgress:
         self._steps = already_graded * STEPS  # counted in steps, shown in students: no rounding error adds up
         self._parts = {}  # student id -> parts shown as checked so far
         self._failures = 0
-        self._last = ""
         self._stop = threading.Event()
         if sys.stderr.isatty():
             threading.Thread(target=self._tick, name="grading-progress", daemon=True).start()
@@ -36,8 +35,7 @@ class ClassProgress:
 
     def _show(self, steps, last):
         self._steps += steps
-        self._last = last
-        self._bar.set_postfix_str((f"{last} | " if last else "") + f"not cleanly graded: {self._failures}", refresh=False)
+        self._bar.set_postfix_str(f"{last} | not cleanly graded: {self._failures}", refresh=False)
         self._bar.n = self._steps / STEPS
         self._bar.update(0)
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any
+
 from grading import XLA_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
