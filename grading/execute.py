@@ -372,7 +372,8 @@ class GradingExecute(Execute):
             return cell, resources
         except CellTimeoutError:  # no IOPub idle: the kernel stayed busy after the interrupt, or its IOPub connection was dropped
             no_idle = True
-        if self._after_dropped_messages(cell, index, part):
+        alive = self._alive()  # a dead kernel's sockets disconnect too: that is no dropped message
+        if alive and self._after_dropped_messages(cell, index, part):
             no_idle = False  # the idle was lost with the dropped connection: not a time-out
         if no_idle:
             self._timed_out = True
@@ -380,7 +381,10 @@ class GradingExecute(Execute):
         timed_out = self._timed_out
         if timed_out:
             self.record.add("timed_out", index, part, maybe_load=self._load_suspected())
-        if timed_out and not self._responds():
+        if timed_out and not alive:
+            cell.outputs.append(_error("DeadKernelError", "the kernel died when it was interrupted after the time-out, and was restarted"))
+            self._replace_kernel()
+        elif timed_out and not self._responds():
             cell.outputs.append(_error("UnresponsiveKernel", "the kernel ignored the interrupt after the time-out and was restarted"))
             self._replace_kernel()
         elif not timed_out and not _is_test_cell(cell):

@@ -11,6 +11,8 @@ sandbox; nothing inside can change it.
 import os
 from dataclasses import dataclass
 
+from grading.proctree import descendants
+
 # Time-outs whose processes waited this share of the CPU time they wanted, or more, may be load:
 # the code got less than half of the time-out it asked for.
 LOAD_SHARE = 0.5
@@ -24,26 +26,10 @@ class CpuTimes:
     waited: float = 0.0  # s ready to run but waiting for a CPU
 
 
-def _children(pid):
-    children = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as handle:
-                children += [int(child) for child in handle.read().split()]
-    except OSError:  # gone, or a kernel without /proc/<pid>/task/<tid>/children
-        pass
-    return children
-
-
 def thread_times(pid):
     """{thread id: (ns on a CPU, ns waiting for one)} of ``pid`` and every process below it, now."""
     times = {}
-    todo, seen = [pid], set()
-    while todo:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
+    for current in descendants(pid):
         try:
             tids = os.listdir(f"/proc/{current}/task")
         except OSError:
@@ -55,7 +41,6 @@ def thread_times(pid):
                 times[int(tid)] = (int(fields[0]), int(fields[1]))
             except (OSError, IndexError, ValueError):
                 continue
-        todo += _children(current)
     return times
 
 

@@ -20,6 +20,7 @@ submission (grading.execute), and every process of the sandbox dies with it (PID
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any
 
 from grading import XLA_FLAGS
+from grading.proctree import children, descendants, namespace_pid
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_PACKAGE = ROOT / "sandbox"
@@ -307,6 +309,33 @@ class SandboxedKernelManager(AsyncKernelManager):
         command = super().format_kernel_cmd(extra_arguments)
         self.sandbox.open_to_sandbox()  # the connection file exists now; the kernel binds its sockets here
         return self.sandbox.wrap(command)
+
+    async def _async_interrupt_kernel(self):
+        """SIGINT to the kernel itself, inside its sandbox.
+
+        jupyter_client signals the process group of the process it started, which here is bwrap:
+        bwrap dies of it, and the kernel with it (--die-with-parent), so every time-out cost a new
+        kernel and a replay. The kernel is found from outside instead, as the command that the
+        sandbox's init (PID 1 of its namespace) runs.
+        """
+        process = getattr(self.provisioner, "process", None)
+        if not self.sandbox.enabled or process is None:
+            return await super()._async_interrupt_kernel()
+        for pid in sandboxed_commands(process.pid):
+            try:
+                os.kill(pid, signal.SIGINT)
+            except OSError:  # gone already
+                pass
+
+    interrupt_kernel = _async_interrupt_kernel
+
+
+def sandboxed_commands(pid):
+    """The processes that the sandbox started by ``pid`` (bwrap) runs under its init: its kernel or agent."""
+    for process in descendants(pid):
+        if namespace_pid(process) == 1:
+            return children(process)
+    return []
 
 
 def kernel_manager(sandbox, **kwargs):

@@ -1,0 +1,40 @@
+"""Processes below a process, as seen from outside a sandbox (Linux /proc)."""
+
+import os
+
+
+def children(pid):
+    """The pids of ``pid``'s child processes; [] when it is gone."""
+    found = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as handle:
+                found += [int(child) for child in handle.read().split()]
+    except OSError:  # gone, or a kernel without /proc/<pid>/task/<tid>/children
+        pass
+    return found
+
+
+def descendants(pid):
+    """``pid`` and every process below it, parents before their children."""
+    order, todo, seen = [], [pid], set()
+    while todo:
+        current = todo.pop(0)
+        if current in seen:
+            continue
+        seen.add(current)
+        order.append(current)
+        todo += children(current)
+    return order
+
+
+def namespace_pid(pid):
+    """``pid``'s number in its innermost PID namespace (1 for a sandbox's init), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return None
