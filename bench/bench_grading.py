@@ -25,7 +25,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grading.demo import MISTAKES, write_student  # noqa: E402
+from tools.demo_class import MISTAKES, write_student  # noqa: E402
 from grading.execute import cells_to_skip  # noqa: E402
 from tests.course_copy import copy_course, environment  # noqa: E402
 

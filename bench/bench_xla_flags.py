@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_xla_flags.py [--rounds 2] [--files 2] [--sandbox]
 
-Runs `python -m grader_tests --jobs 1` on the correct submission (``--files`` copies, one process
+Runs `python -m grading.check --jobs 1` on the correct submission (``--files`` copies, one process
 each as always) with ``XLA_FLAGS`` set to grading.XLA_FLAGS and to "" (XLA's defaults),
 alternating, and prints each run's wall and CPU seconds (the grader and its agents), the medians
 and the scores (they must be the same). Without ``--sandbox`` the agents run unsandboxed, so that
@@ -30,7 +30,7 @@ CORRECT = ROOT / "tests" / "submissions" / "correct.py"
 def run(flags, files, sandbox):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.monotonic()
-    command = [sys.executable, "-m", "grader_tests", "--json", "--jobs", "1", *([] if sandbox else ["--no-sandbox"]),
+    command = [sys.executable, "-m", "grading.check", "--json", "--jobs", "1", *([] if sandbox else ["--no-sandbox"]),
                *[str(CORRECT)] * files]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True,
                           env={**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": flags})

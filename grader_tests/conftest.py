@@ -10,10 +10,10 @@ def pytest_addoption(parser):
 
 @pytest.fixture(scope="session")
 def submission(request):
-    """The code under test: given by the runner (python -m grader_tests, make grade, grade_part)."""
+    """The code under test: given by the runner (python -m grading.check, make grade, grade_part)."""
     given = getattr(request.config, "grader_submission", None)
     if given is None:
-        raise pytest.UsageError("grader_tests checks a submission: run python -m grader_tests PATH")
+        raise pytest.UsageError("grader_tests checks a submission: run python -m grading.check PATH")
     return given
 
 

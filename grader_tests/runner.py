@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader_tests.compare import CheckFailure
-from grader_tests.points import MAX_TOTAL, MODULE_OF_PART, PART_OF_MODULE, PARTS, POINTS, part_score
-from sandbox.agent import LOAD_TIME_LIMIT
-from grader_tests.submission import ChannelBroken, SocketChannel, Submission
+from grader_tests.points import MODULE_OF_PART, PART_OF_MODULE, PARTS, POINTS, part_score
 
 HERE = Path(__file__).resolve().parent
 
@@ -71,55 +69,3 @@ def run_checks(submission, parts=PARTS):
         passed = sum(check["passed"] for check in checks)
         results[part] = {"score": part_score(part, passed, len(checks)), "max": POINTS[part], "checks": checks}
     return results
-
-
-def grade_paths(paths, sandbox=True):
-    """Yields the result of each .py or .ipynb file in ``paths``: the JSON object of ``python -m grader_tests --json``.
-
-    Each file's code runs in its own agent process (sandboxed unless ``sandbox`` is False); the
-    next one is started while the checks of the current one run.
-    """
-    from grading.sandbox import AgentProcess  # noqa: PLC0415 - the in-kernel path never needs it
-
-    paths = list(paths)
-    upcoming = AgentProcess(paths[0], enabled=sandbox) if paths else None
-    for i, path in enumerate(paths):
-        agent, upcoming = upcoming, (AgentProcess(paths[i + 1], enabled=sandbox) if i + 1 < len(paths) else None)
-        try:
-            yield _grade_agent(path, agent)
-        finally:
-            agent.stop()
-
-
-def grade_one(path, sandbox=True):
-    """The result of one file, in a grading process of python -m grader_tests --jobs N (dies with its parent)."""
-    from grading.worker import die_with_parent  # noqa: PLC0415
-
-    die_with_parent()
-    return next(grade_paths([path], sandbox=sandbox))
-
-
-def _grade_agent(path, agent):
-    try:
-        connection = agent.connect()
-    except TimeoutError as error:
-        parts = {part: {"score": 0.0, "max": POINTS[part], "checks": []} for part in PARTS}
-        return {"submission": str(path), "parts": parts, "score": 0.0, "max": MAX_TOTAL, "load_errors": [str(error)]}
-    channel = SocketChannel(connection)
-    try:
-        hello = channel.hello(timeout=LOAD_TIME_LIMIT + 60)
-        load_errors = [str(e)[:600] for e in hello.get("load_errors", [])][:50]
-    except ChannelBroken as error:
-        load_errors = [str(error)]
-    submission = Submission(channel, str(path), load_errors)
-    try:
-        parts = run_checks(submission)
-    finally:
-        submission.close()
-    return {
-        "submission": str(path),
-        "parts": parts,
-        "score": round(sum(part["score"] for part in parts.values()), 2),
-        "max": MAX_TOTAL,
-        "load_errors": load_errors,
-    }

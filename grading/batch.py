@@ -26,8 +26,9 @@ from grading.names import printable
 from grading.progress import ClassProgress
 
 # Modules of grading/ that never reach a grade or a feedback page: the coordinator's progress bar,
-# the class report, the demo class generator. Left out of the kit, so changing them regrades no one.
-NOT_GRADING = {"class_report.py", "demo.py", "progress.py"}
+# the class report, the command line that grades files without nbgrader. Left out of the kit, so
+# changing them regrades no one.
+NOT_GRADING = {"check.py", "class_report.py", "progress.py"}
 # Everything a grade depends on besides the submission itself: the grader kit each worker gets.
 GRADER_INPUTS = [SOURCE_NOTEBOOK, ROOT / "nbgrader_config.py", ROOT / "grader_tests" / "pytest.ini",
                  *sorted((ROOT / "grader_tests").glob("*.py")), *sorted((ROOT / "reference").glob("*.py")),

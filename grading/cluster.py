@@ -46,18 +46,6 @@ def digest(contents):
     return hashed.hexdigest()
 
 
-def _die_with_parent():
-    """Linux: this worker process gets SIGKILL when its parent (make grade, or a nanny) dies, its sandboxes with it.
-
-    Armed from the process's main thread (the worker's event loop): the kernel keeps it per thread.
-    """
-    import ctypes
-    import signal
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 def _stop_profiling(worker):
     """Stops the worker's statistical profiler, which samples the stack of every task thread each 10 ms.
 
@@ -92,7 +80,11 @@ class GraderKit(WorkerPlugin):
         self.directory = None
 
     async def setup(self, worker):
-        _die_with_parent()
+        from grading.proctree import die_with_parent  # a module without state: the clone's serves
+
+        # From the worker's event loop, the process's main thread: make grade or a nanny dying takes
+        # this worker and its sandboxes with it.
+        die_with_parent()
         _stop_profiling(worker)
         # Seconds of imports and a release: off the worker's event loop, so it keeps answering the scheduler.
         await asyncio.to_thread(self.install, worker.local_directory)
@@ -133,16 +125,19 @@ PROGRESS_TOPIC = "grading-part-checked"
 def grade(student_id, files, version):
     """The task of one student: grading.worker.grade_submission, imported on the worker (from its kit).
 
-    Each part's checks, as they finish, are told to the coordinator as a Dask event (its progress bar).
+    Each part's checks, as they finish, are told to the coordinator as a Dask event (its progress
+    bar). Raises KitMismatch when the worker's grader is not ``version`` (the coordinator's).
     """
     from distributed import get_worker
 
     from grading import record, worker
 
+    if version != worker.kit_version():
+        raise KitMismatch(f"this worker grades with grader {str(worker.kit_version())[:12]}, the coordinator asked for {version[:12]}")
     this, key = get_worker(), get_worker().get_current_task()
     record.on_part_checked(lambda part: this.log_event(PROGRESS_TOPIC, {"key": key, "part": part}))
     try:
-        return worker.grade_submission(student_id, files, version)
+        return worker.grade_submission(student_id, files)
     finally:
         record.on_part_checked(None)
 

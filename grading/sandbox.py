@@ -2,7 +2,7 @@
 
 Every run of student code goes through :class:`Sandbox`: the notebook kernel of ``make grade``
 (:class:`SandboxedKernelManager`, used by grading.execute) and the agent process of ``python -m
-grader_tests PATH`` (:func:`start_agent`). Inside, the code sees (README, "Security model"):
+grading.check PATH`` (:func:`start_agent`). Inside, the code sees (README, "Security model"):
 
 * the Python environment and the system's /usr, read-only; the ``sandbox`` package (the agent,
   the wire format, the probes), read-only; its own notebook or file, read-only;
@@ -346,7 +346,7 @@ def kernel_manager(sandbox, **kwargs):
     return km
 
 
-# -- the agent of `python -m grader_tests PATH` --------------------------------------------------
+# -- the agent of `python -m grading.check PATH` --------------------------------------------------
 
 class AgentProcess:
     """A sandboxed agent process that loads one submitted file and then serves the grader's checks."""

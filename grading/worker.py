@@ -2,12 +2,11 @@
 
 The worker's course directory is the grader kit grading.cluster.GraderKit wrote (this module is
 imported from it): the coordinator's grader, a release and a gradebook of the worker's own. A
-task (:func:`grade_submission`) brings one student's notebooks as bytes and returns what the
+task (grading.cluster.grade, then :func:`grade_submission`) brings one student's notebooks as bytes and returns what the
 grade is made of (:func:`grade_submission` says what); the worker keeps nothing of the student.
 Student code runs in the sandbox here, as it did on the TA's machine.
 """
 
-import ctypes
 import gc
 import logging
 import os
@@ -50,14 +49,6 @@ def quiet():
 
     warnings.filterwarnings("ignore", category=SAWarning)
     logging.getLogger("traitlets").setLevel(logging.ERROR)
-
-
-def die_with_parent():
-    """Linux: this process gets SIGKILL when the process that started it dies (and its sandboxes with it)."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def _first_error(outcome):
@@ -197,19 +188,20 @@ def _forget(student_id):
             pass
 
 
-def grade_submission(student_id, files, version):
-    """A Dask task: grades one student whose notebooks are ``files`` ({path in submitted/<student>/: bytes}).
+def kit_version():
+    """The grader version of the kit this process grades with (None before :func:`prepare`)."""
+    return _version
+
+
+def grade_submission(student_id, files):
+    """Grades one student whose notebooks are ``files`` ({path in submitted/<student>/: bytes}).
 
     Returns plain data only: {"result": the row of grading.batch (scores per part, per-check
     results, status, seconds), "log": nbgrader's log, "kernel_log": the kernels' stderr,
     "gradebook": what autograde saved (None when it did not run), "files": {path in the course
-    directory: bytes} (the autograded notebook, the feedback HTML)}. Raises KitMismatch when
-    this worker's grader is not ``version`` (the coordinator's).
+    directory: bytes} (the autograded notebook, the feedback HTML)}. The Dask task around it is
+    grading.cluster.grade, which first checks that this is the coordinator's grader.
     """
-    from grading.cluster import KitMismatch
-
-    if version != _version:
-        raise KitMismatch(f"this worker grades with grader {str(_version)[:12]}, the coordinator asked for {version[:12]}")
     with _one_at_a_time:
         _forget(ALIAS)
         folder = SUBMITTED / ALIAS

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from grading.demo import MISTAKES, answers_for, student_notebook
+from tools.demo_class import MISTAKES, answers_for, student_notebook
 from tests.course_copy import copy_course, grade
 
 FULL = [2, 2, 2, 1, 3, 2]

@@ -14,7 +14,7 @@ from tests.test_class_report import requires_browser, verify_report
 
 PARTS = ["softmax", "forward_pass", "cross_entropy_loss", "update_params", "train_nn", "MultiClassNet"]
 
-# Exact per-part scores of the demo submissions (see grading/demo.py for what each one does).
+# Exact per-part scores of the demo submissions (see tools/demo_class.py for what each one does).
 EXPECTED = {
     "alice": ([2, 2, 2, 1, 3, 2], "graded"),
     "bob": ([0, 2, 0.4, 1, 3, 1], "graded"),  # softmax on axis 0, loss summed, ReLU in MultiClassNet
@@ -189,14 +189,14 @@ def test_source_notebook_passes_nbgrader_validate(tmp_path):
 
 
 def test_demo_submissions_match_the_release(tmp_path):
-    """submitted/ holds what grading.demo makes from the current release (rerun it after changing source/)."""
-    from grading.demo import write_demo_class
+    """submitted/ holds what tools/demo_class.py makes from the current release (rerun it after changing source/)."""
+    from tools.demo_class import write_demo_class
 
     write_demo_class(tmp_path)
     for student in EXPECTED:
         made = nbformat.read(str(tmp_path / student / "perceptrons" / "perceptrons.ipynb"), as_version=4)
         committed = nbformat.read(str(ROOT / "submitted" / student / "perceptrons" / "perceptrons.ipynb"), as_version=4)
-        assert made == committed, f"submitted/{student} is stale: run .venv/bin/python -m grading.demo"
+        assert made == committed, f"submitted/{student} is stale: run .venv/bin/python tools/demo_class.py"
 
 
 @requires_browser

@@ -3,7 +3,7 @@
 Two files make the catalogue: tests/submissions/variants.py (mistakes and rewrites the maintainers
 imagined) and tests/submissions/real_world.py (habits transplanted from real student and tutorial
 code). Every variant is written to a temporary directory and all of them, with correct.py, are
-graded by ONE `python -m grader_tests --json` call (each file in its own sandbox, several at a
+graded by ONE `python -m grading.check --json` call (each file in its own sandbox, several at a
 time with --jobs; several minutes on a loaded machine). The tests below then read that JSON:
 
 * a mutant loses points in its own part, keeps full points everywhere else, and is named by its
@@ -90,7 +90,7 @@ def graded(tmp_path_factory):
     argv = [paths[key] for key in order] + [paths[key] for key in repeated]
     env = dict(os.environ, JAX_PLATFORMS="cpu", MPLBACKEND="Agg")
     completed = subprocess.run(
-        [sys.executable, "-m", "grader_tests", "--json", "--jobs", str(max(1, min(2, os.cpu_count() or 1))), *argv],
+        [sys.executable, "-m", "grading.check", "--json", "--jobs", str(max(1, min(2, os.cpu_count() or 1))), *argv],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=GRADING_TIMEOUT,
     )
     assert completed.returncode == 0, f"the grader exited with {completed.returncode}:\n{completed.stderr[-3000:]}"

@@ -1,4 +1,4 @@
-"""The contract of `python -m grader_tests [--json] PATH...`.
+"""The contract of `python -m grading.check [--json] PATH...`.
 
 * --json prints a JSON array, one object per PATH in PATH order, with exactly the documented keys;
 * without --json a text report names every part and the total;
@@ -40,7 +40,7 @@ SYNTAX_ERROR_LINE = SYNTAX_ERROR_SOURCE.splitlines().index("def plot_losses(hist
 def run_grader(*args):
     env = dict(os.environ, JAX_PLATFORMS="cpu", MPLBACKEND="Agg")
     return subprocess.run(
-        [sys.executable, "-m", "grader_tests", *map(str, args)],
+        [sys.executable, "-m", "grading.check", *map(str, args)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
 

@@ -23,7 +23,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from grading.demo import answers_for, student_notebook
+from tools.demo_class import answers_for, student_notebook
 from grading.names import printable, spreadsheet_cell
 from tests.browser import assert_no_student_script_ran, mark_js
 from tests.course_copy import ROOT, copy_course, grade

@@ -26,7 +26,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from grading.demo import answers_for, student_notebook
+from tools.demo_class import answers_for, student_notebook
 
 pytestmark = pytest.mark.slow  # six runs of the notebook in a fresh kernel (a few minutes)
 

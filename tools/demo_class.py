@@ -1,6 +1,6 @@
 """Student notebooks made from the release: the demo class in submitted/ and benchmark classes.
 
-    python -m grading.demo    # rewrites submitted/ (after the release changed)
+    .venv/bin/python tools/demo_class.py    # rewrites submitted/ (after the release changed)
 
 Each student notebook is the release notebook with some answer cells filled in: either the
 instructor's solution (markers removed) or a mistake from MISTAKES.
