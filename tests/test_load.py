@@ -30,7 +30,14 @@ def processes():
 
 
 def test_a_loop_with_a_cpu_of_its_own_is_not_load(processes):
+    # A CPU of its own, whatever else the machine runs: pinned, and first in line (real-time
+    # priority, which every ordinary process yields to), so the test holds on a busy machine too.
     loop = processes(SPIN)
+    os.sched_setaffinity(loop.pid, {min(os.sched_getaffinity(0))})
+    try:
+        os.sched_setscheduler(loop.pid, os.SCHED_FIFO, os.sched_param(1))
+    except PermissionError:
+        pytest.skip("needs root (CAP_SYS_NICE) for a real-time priority; CI runs as root")
     spent = _spent_over(2.0, loop.pid)
     assert spent.ran > 1.0 and not load_suspected(spent), spent
 
@@ -51,7 +58,9 @@ def test_a_sleeper_is_not_load(processes):
 def test_the_children_of_a_process_are_counted(processes):
     parent = processes([sys.executable, "-c", "import subprocess, sys; subprocess.run([sys.executable, '-c', 'while True: pass'])"])
     time.sleep(1.0)  # the child has started
-    assert _spent_over(1.5, parent.pid).ran > 0.8
+    spent = _spent_over(1.5, parent.pid)
+    # The parent sleeps; its spinning child is on a CPU or waiting for one all the time, however busy the machine.
+    assert spent.ran + spent.waited > 1.2, spent
 
 
 def test_the_rule_in_numbers():
