@@ -28,11 +28,11 @@ from grading.progress import ClassProgress
 # Modules of grading/ that never reach a grade or a feedback page: the coordinator's progress bar,
 # the class report, the command line that grades files without nbgrader. Left out of the kit, so
 # changing them regrades no one.
-NOT_GRADING = {"check.py", "class_report.py", "progress.py"}
+NOT_GRADING = {"check.py", "class_report", "progress.py"}  # names in grading/: modules and packages
 # Everything a grade depends on besides the submission itself: the grader kit each worker gets.
 GRADER_INPUTS = [SOURCE_NOTEBOOK, ROOT / "nbgrader_config.py", ROOT / "grader_tests" / "pytest.ini",
                  *sorted((ROOT / "grader_tests").glob("*.py")), *sorted((ROOT / "reference").glob("*.py")),
-                 *sorted(p for p in (ROOT / "grading").glob("*.py") if p.name not in NOT_GRADING),
+                 *sorted(p for p in (ROOT / "grading").rglob("*.py") if p.relative_to(ROOT / "grading").parts[0] not in NOT_GRADING),
                  *sorted((ROOT / "grading" / "templates").rglob("*.*")), *sorted((ROOT / "sandbox").glob("*.py"))]
 # The environment variables that change a grade: the cell time-out, how XLA compiles.
 GRADE_SETTINGS = ("GRADING_CELL_TIMEOUT", "XLA_FLAGS")

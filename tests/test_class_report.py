@@ -1,4 +1,4 @@
-"""The instructor's class report (grading/class_report.py): checks.csv, class_report.html, the page in a browser.
+"""The instructor's class report (grading/class_report/): checks.csv, class_report.html, the page in a browser.
 
 The browser tests open the report in headless Chromium (/usr/bin/chromium, Debian package
 `chromium`). They skip when it is missing, unless CI_REQUIRE_BROWSER=1 (set by .ci/run, which

@@ -40,9 +40,9 @@ def test_an_interrupted_batch_resumes_without_regrading_finished_students(tmp_pa
         assert [float(rows[student][part]) for part in PARTS] == pytest.approx(scores), student
         assert rows[student]["status"] == status
 
-    # Nothing that can change a grade changed (the class report and the progress bar are not the
-    # grader): everything kept, same grades.
-    for name in ("class_report.py", "progress.py"):
+    # Nothing that can change a grade changed (the class report, the progress bar and the file
+    # command are not the grader): everything kept, same grades.
+    for name in ("class_report/page.py", "progress.py", "check.py"):
         with open(course / "grading" / name, "a", encoding="utf-8") as handle:
             handle.write("\n# restyled\n")
     again = grade(course)
