@@ -21,10 +21,15 @@ c.CourseDirectory.root = ROOT
 # SQLite gradebook at the root. timeout=60: parallel graders wait for the write lock instead of
 # failing with "database is locked" (each write holds it for milliseconds).
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db") + "?timeout=60"
+# --- Grading's limits ----------------------------------------------------------------------
+# Every limit of make grade is a GradingSettings option, with its default, unit and reason in
+# grading/settings.py (`.venv/bin/python -m grading.settings` prints them all). Set one here, e.g.
+# c.GradingSettings.submission_budget = 900
 # Per-cell limit while autograding. A hidden test cell runs a part's checks (1-5 s on this
 # 2-core machine; each call of student code is itself limited to 30 s by the grader); 120 s
 # leaves room for slow but correct code and a loaded machine, and stops an endless loop.
-c.Execute.timeout = 120
+c.GradingSettings.cell_timeout = 120
+c.Execute.timeout = c.GradingSettings.cell_timeout  # plain `nbgrader autograde` too
 # A kernel that needs longer than this to start is broken, not slow.
 c.Execute.startup_timeout = 60
 # Keep stored outputs small: a print loop must not bloat the autograded notebook or feedback.

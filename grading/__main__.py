@@ -2,7 +2,7 @@
 
 This is `make grade`. Students are graded as Dask tasks: on a LocalCluster of this machine by
 default, or on a running cluster with --scheduler (make grade SCHEDULER=tcp://host:8786).
-Environment: GRADING_WORKERS sets the default number of local workers.
+Limits and defaults: grading/settings.py (python -m grading.settings lists them).
 """
 
 import argparse
@@ -19,8 +19,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m grading", description=__doc__)
     parser.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeatable)")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("GRADING_WORKERS", os.cpu_count() or 1)),
-                        help="parallel workers of the local cluster (default: GRADING_WORKERS or one per core)")
+    parser.add_argument("--workers", type=int,
+                        help="parallel workers of the local cluster (default: GradingSettings.workers, GRADING_WORKERS; else one per core)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="grade on the Dask cluster of this scheduler (tcp://host:8786) instead of on this machine")
     parser.add_argument("--force", action="store_true", help="regrade students whose submission and grader did not change")
@@ -29,6 +29,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from grading import batch, cluster, course, grades
+    from grading import settings as grading_settings
+
+    try:
+        limits = grading_settings.current()
+    except ValueError as error:  # an environment variable that is no valid setting
+        parser.error(str(error))
+    workers = args.workers or limits.workers or os.cpu_count() or 1
 
     os.chdir(course.ROOT)
     everyone = batch.student_ids()
@@ -41,7 +48,7 @@ def main(argv=None):
     kit = cluster.GraderKit(batch.grader_kit(), batch.grader_version(), settings)
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     try:
-        with cluster.Connection(kit, scheduler=args.scheduler, workers=max(1, args.workers)) as connection:
+        with cluster.Connection(kit, scheduler=args.scheduler, workers=max(1, workers)) as connection:
             from grading.sandbox import SandboxUnavailable, check_available
             from grading.worker import quiet
 

@@ -24,6 +24,7 @@ from grading import cluster, grades, inbox, record, store
 from grading.course import RESULTS, ROOT, SOURCE_NOTEBOOK, SUBMITTED
 from grading.names import printable
 from grading.progress import ClassProgress
+from grading.settings import GRADE_ENVIRONMENT
 
 # Modules of grading/ that never reach a grade or a feedback page: the coordinator's progress bar,
 # the class report, the command line that grades files without nbgrader. Left out of the kit, so
@@ -34,8 +35,6 @@ GRADER_INPUTS = [SOURCE_NOTEBOOK, ROOT / "nbgrader_config.py", ROOT / "grader_te
                  *sorted((ROOT / "grader_tests").glob("*.py")), *sorted((ROOT / "reference").glob("*.py")),
                  *sorted(p for p in (ROOT / "grading").rglob("*.py") if p.relative_to(ROOT / "grading").parts[0] not in NOT_GRADING),
                  *sorted((ROOT / "grading" / "templates").rglob("*.*")), *sorted((ROOT / "sandbox").glob("*.py"))]
-# The environment variables that change a grade: the cell time-out, how XLA compiles.
-GRADE_SETTINGS = ("GRADING_CELL_TIMEOUT", "XLA_FLAGS")
 # The manifest of each grader that graded here (graders/<grader id>.json): what changed, when students are regraded.
 GRADERS = RESULTS.parent / "graders"
 # Tasks queued on the cluster per worker thread: a worker never waits for its next student, and
@@ -68,10 +67,10 @@ def read_submission(student_id):
 
 
 def grader_manifest(sandboxed=True):
-    """{what a grade depends on: its hash or value}: each file of the kit, the sandbox mode, GRADE_SETTINGS."""
+    """{what a grade depends on: its hash or value}: each file of the kit, the sandbox mode, GRADE_ENVIRONMENT."""
     manifest = {path: hashlib.sha256(data).hexdigest()[:16] for path, data in grader_kit().items()}
     manifest["sandboxed"] = str(bool(sandboxed))
-    manifest.update({name: os.environ.get(name) or "(not set)" for name in GRADE_SETTINGS})
+    manifest.update({name: os.environ.get(name) or "(not set)" for name in GRADE_ENVIRONMENT})
     return manifest
 
 

@@ -1,12 +1,11 @@
 """Where things are in the course directory, and the nbgrader configuration used to grade it."""
 
-import os
 from pathlib import Path
 
 from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
 
 from grader_tests.points import PARTS
+from grading import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "perceptrons"
@@ -35,7 +34,7 @@ def nbgrader_config(sandbox=True):
     runs notebooks with grading.execute.GradingExecute instead of nbgrader's Execute: the kernel
     in a sandbox (unless ``sandbox`` is False), the hidden checks outside it.
     """
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    config = settings.load_course_config()
     from grading.execute import GradingExecute  # noqa: PLC0415 - keeps this module light to import
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
@@ -47,9 +46,7 @@ def nbgrader_config(sandbox=True):
     ]
     overlay.GradingExecute.kernel_log = str(LOGS / "kernels.log")
     overlay.GradingExecute.sandbox = sandbox
-    # Tests and impatient TAs may shorten the per-cell time-out (seconds); see README.
-    if os.environ.get("GRADING_CELL_TIMEOUT"):
-        overlay.GradingExecute.timeout = int(os.environ["GRADING_CELL_TIMEOUT"])
+    overlay.GradingExecute.timeout = settings.current(config).cell_timeout  # GRADING_CELL_TIMEOUT overrides the file
     config.merge(overlay)
     return config
 

@@ -43,7 +43,7 @@ from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Float, Integer, Unicode
+from traitlets import Bool, Float, Unicode
 
 from grader_tests.points import PARTS
 from grader_tests.report import format_part
@@ -51,7 +51,8 @@ from grader_tests.runner import run_checks
 from grader_tests.submission import CALL_TIMEOUT, NO_ANSWER, NOT_STARTED, PART_DEADLINE, SocketChannel, Submission
 from grading import record as grading_record
 from grading.load import Meter, load_suspected
-from grading.sandbox import MESSAGE_LIMIT, Sandbox, environment, kernel_manager
+from grading import settings as grading_settings
+from grading.sandbox import Sandbox, environment, kernel_manager
 
 SKIP_TAG = "skip-when-grading"
 
@@ -160,14 +161,14 @@ class GradingExecute(Execute):
 
     skip_tag = Unicode(SKIP_TAG, help="cells with this tag are not run when grading").tag(config=True)
     sandbox = Bool(True, help="run the kernel in the bubblewrap sandbox (grading.sandbox)").tag(config=True)
-    cell_output_limit = Integer(512 * 2**10, help="bytes of output (every type) kept per cell; the rest is dropped as it arrives").tag(config=True)
-    submission_output_limit = Integer(4 * 2**20, help="bytes of output (every type) kept per submission").tag(config=True)
-    submission_budget = Float(600.0, help="seconds for the whole notebook; later cells are not run").tag(config=True)
     kernel_log = Unicode("", help="file that receives the kernel process's stderr ('' keeps it)").tag(config=True)
     responsive_within = Float(10.0, help="seconds an interrupted kernel has to answer before it is replaced").tag(config=True)
     agent_start_within = Float(60.0, help="seconds the kernel has to connect its agent for a part's checks").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
+        # The limits (grading.settings): of the course's configuration as nbgrader passes it, or of
+        # nbgrader_config.py for an executor made without one.
+        self.limits = grading_settings.current(self.config if "GradingSettings" in self.config else None)
         self._skipped = cells_to_skip(nb, self.skip_tag)
         self._replayable = []  # cells whose definitions a replacement kernel needs
         self._output_bytes = {}  # bytes of output kept, per cell index
@@ -191,7 +192,7 @@ class GradingExecute(Execute):
                 grading_record.publish(student, self.record)
 
     def _budget_left(self):
-        return self.submission_budget - (time.monotonic() - self._started)
+        return self.limits.submission_budget - (time.monotonic() - self._started)
 
     # -- the kernel -------------------------------------------------------------------------
     def create_kernel_manager(self):
@@ -202,7 +203,7 @@ class GradingExecute(Execute):
             path = os.path.join(notebook_dir, name)
             if os.path.isfile(path):
                 files[f"{inside_dir}/{name}"] = path
-        box = Sandbox(files=files, cwd=inside_dir, enabled=self.sandbox)
+        box = Sandbox(files=files, cwd=inside_dir, enabled=self.sandbox, settings=self.limits)
         self._sandboxes.append(box)
         self._box = box
         kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name") or "python3"
@@ -325,14 +326,14 @@ class GradingExecute(Execute):
         if msg_type in _OUTPUT_MESSAGES or msg_type.startswith("comm"):
             size = _content_bytes(msg)
             used = self._output_bytes.get(cell_index, 0)
-            room = min(self.cell_output_limit - used, self.submission_output_limit - self.record.output_bytes)
+            room = min(self.limits.cell_output_limit - used, self.limits.submission_output_limit - self.record.output_bytes)
             if size > room:
                 note = ""
                 if cell_index not in self._capped:
                     self._capped.add(cell_index)
                     self.record.add("output_capped", cell_index, _part_of_cell(cell))
-                    note = (f"\n[output truncated by the grader: outputs are capped at {self.cell_output_limit // 2**10} KiB "
-                            f"a cell and {self.submission_output_limit // 2**20} MiB a submission]\n")
+                    note = (f"\n[output truncated by the grader: outputs are capped at {self.limits.cell_output_limit // 2**10} KiB "
+                            f"a cell and {self.limits.submission_output_limit // 2**20} MiB a submission]\n")
                 if msg_type == "stream" and room > 0:
                     text = str(msg["content"].get("text", "")).encode("utf-8", "replace")[:room].decode("utf-8", "ignore")
                     msg = {**msg, "content": {**msg["content"], "text": text + note}}
@@ -350,7 +351,7 @@ class GradingExecute(Execute):
         if index in self._skipped or cell.cell_type != "code":
             return cell, resources
         if self._budget_left() <= 0:
-            cell.outputs = [_error("SubmissionTimeLimit", f"not run: the notebook used up its {self.submission_budget:g} s")]
+            cell.outputs = [_error("SubmissionTimeLimit", f"not run: the notebook used up its {self.limits.submission_budget:g} s")]
             self.record.add("out_of_time", index, _part_of_cell(cell))
             return cell, resources
         part = PART_OF_TEST_CELL.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
@@ -401,7 +402,7 @@ class GradingExecute(Execute):
             return False
         self.record.add("output_capped", index, part)
         cell.outputs.append(new_output("stream", name="stdout", text=(
-            f"[a message of more than {MESSAGE_LIMIT // 2**20} MiB from the kernel was dropped by the grader, "
+            f"[a message of more than {self.limits.kernel_message_limit // 2**20} MiB from the kernel was dropped by the grader, "
             "with what the cell sent after it]\n")))
         self.kc.reconnect(dropped)
         for _ in range(20):  # until the new iopub socket hears the kernel (a subscription takes a moment)
@@ -447,7 +448,7 @@ class GradingExecute(Execute):
         The checks have one deadline for everything they ask of the agent: the cell time-out,
         and no later than the submission's budget.
         """
-        deadline = time.monotonic() + max(1.0, min(float(self.timeout or self.submission_budget), self._budget_left()))
+        deadline = time.monotonic() + max(1.0, min(float(self.timeout or self.limits.submission_budget), self._budget_left()))
         address = str(self._box.runtime / f"grader-{part}.sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(address)

@@ -15,15 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grading.names import printable
-
-NOTEBOOK_LIMIT = 10 * 2**20  # bytes per notebook file; the exercise notebook is ~0.1 MB, with all its plots ~2 MB
-SUBMISSION_LIMIT = 30 * 2**20  # bytes of notebooks per student
-ENTRY_LIMIT = 10_000  # directory entries looked at per student (a zip bomb of empty files stops here)
+from grading.settings import current as current_settings
 
 # A student id is shown raw by nbgrader's formgrader (its templates do not escape it): an id with
 # one of these is never graded, and its row asks for the folder to be renamed.
 MARKUP_CHARACTERS = "<>&\"'`"
-_OVER = f"over the size limit ({NOTEBOOK_LIMIT // 2**20} MiB a notebook, {SUBMISSION_LIMIT // 2**20} MiB a student)"
 _KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
           stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
 
@@ -54,7 +50,7 @@ def _is_notebook(name):
     return name.endswith(".ipynb")
 
 
-def read_regular(path, limit):
+def read_regular(path, limit, too_big="over the size limit"):
     """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes (not followed if a link).
 
     Raises ValueError with the reason in words otherwise (OSError's strerror for unreadable ones).
@@ -70,12 +66,12 @@ def read_regular(path, limit):
         if not stat.S_ISREG(info.st_mode):
             raise ValueError(_kind(info.st_mode))
         if info.st_size > limit:
-            raise ValueError(f"{info.st_size} bytes: {_OVER}")
+            raise ValueError(f"{info.st_size} bytes: {too_big}")
         chunks, size = [], 0
         while chunk := os.read(fd, 1 << 20):
             size += len(chunk)
             if size > limit:  # grew while being read
-                raise ValueError(f"{size}+ bytes: {_OVER}")
+                raise ValueError(f"{size}+ bytes: {too_big}")
             chunks.append(chunk)
         return b"".join(chunks)
     except OSError as error:
@@ -94,8 +90,14 @@ def student_ids(submitted):
                   if not entry.name.startswith(".") and (entry.is_dir(follow_symlinks=False) or entry.is_symlink()))
 
 
-def read_submission(submitted, student_id):
-    """The Submission of ``submitted/<student_id>``: its notebooks' bytes, and what was refused."""
+def read_submission(submitted, student_id, limits=None):
+    """The Submission of ``submitted/<student_id>``: its notebooks' bytes, and what was refused.
+
+    ``limits``: the GradingSettings whose size and entry limits apply (the course's by default).
+    """
+    limits = limits or current_settings()
+    too_big = (f"over the size limit ({limits.notebook_limit // 2**20} MiB a notebook, "
+               f"{limits.submission_limit // 2**20} MiB a student)")
     submission = Submission(student_id)
     if any(char in MARKUP_CHARACTERS for char in student_id):
         submission.problem = (f"not graded: the student id {printable(student_id)} holds characters a web page reads as "
@@ -122,8 +124,8 @@ def read_submission(submitted, student_id):
             continue
         for entry in entries:
             seen += 1
-            if seen > ENTRY_LIMIT:
-                submission.refused.append(f"everything past the first {ENTRY_LIMIT} entries")
+            if seen > limits.entry_limit:
+                submission.refused.append(f"everything past the first {limits.entry_limit} entries")
                 return submission
             relative = relative_dir / entry.name
             shown = printable(relative)
@@ -135,7 +137,7 @@ def read_submission(submitted, student_id):
                 elif entry.is_dir(follow_symlinks=False):
                     pending.append(relative)
                 elif _is_notebook(entry.name):
-                    data = read_regular(top / relative, min(NOTEBOOK_LIMIT, SUBMISSION_LIMIT - total))
+                    data = read_regular(top / relative, min(limits.notebook_limit, limits.submission_limit - total), too_big)
                     total += len(data)
                     submission.files[str(relative)] = data
                 elif not entry.is_file(follow_symlinks=False):

@@ -29,22 +29,17 @@ from pathlib import Path
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Any
+from traitlets import Any, Integer
 
 from grading import XLA_FLAGS
 from grading.proctree import children, descendants, namespace_pid
+from grading.settings import current as current_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_PACKAGE = ROOT / "sandbox"
 INSIDE_PACKAGES = "/opt/grader"  # PYTHONPATH inside: holds the sandbox package only
 INSIDE_HOME = "/home/student"
 
-MEMORY_LIMIT = 4 * 2**30  # bytes of address space (JAX reserves much more than it uses)
-PROCESS_LIMIT = 512  # processes and threads of the sandbox's user (JAX and torch start dozens)
-FILE_SIZE_LIMIT = 64 * 2**20  # bytes per file written
-OPEN_FILES_LIMIT = 1024
-TMPFS_SIZES = {"/tmp": 256 * 2**20, INSIDE_HOME: 128 * 2**20, "/dev/shm": 64 * 2**20}
-MESSAGE_LIMIT = 16 * 2**20  # bytes per frame of a kernel message; a bigger one is dropped by ZeroMQ before it is read
 SANDBOX_UID_BASE = 200_000  # as root, sandboxes run as uid SANDBOX_UID_BASE + (pid % 50000)
 
 
@@ -137,9 +132,11 @@ def environment(extra=None):
 class Sandbox:
     """One sandboxed run: its runtime directory, the files it may read, its command line and limits."""
 
-    def __init__(self, files=None, cwd=INSIDE_HOME, enabled=True):
-        """``files`` maps paths inside to host files bound read-only; ``enabled=False`` runs unsandboxed."""
+    def __init__(self, files=None, cwd=INSIDE_HOME, enabled=True, settings=None):
+        """``files`` maps paths inside to host files bound read-only; ``enabled=False`` runs unsandboxed;
+        ``settings``: the GradingSettings whose limits apply (the course's by default)."""
         self.enabled = enabled
+        self.settings = settings or current_settings()
         self.files = dict(files or {})
         self.cwd = cwd
         self.uid = sandbox_uid() if enabled and _privileged() else None
@@ -181,7 +178,7 @@ class Sandbox:
         # The private filesystems first: what is bound afterwards stays visible on top of them
         # (a venv or a course under /tmp, as in a CI checkout there).
         mounts = ["--proc", "/proc", "--dev", "/dev"]
-        for path, size in TMPFS_SIZES.items():
+        for path, size in self.tmpfs_sizes().items():
             mounts += ["--size", str(size), "--perms", "1777", "--tmpfs", path]
         mounts += _system_binds() + _python_binds()
         if self.cwd.startswith(INSIDE_HOME + "/"):  # the notebook's folder: writable, like a student's own
@@ -200,6 +197,10 @@ class Sandbox:
                      "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs"]
         return self.limits() + args + list(command)
 
+    def tmpfs_sizes(self):
+        """{path inside: bytes} of the sandbox's private, size-limited filesystems."""
+        return {"/tmp": self.settings.kernel_tmp, INSIDE_HOME: self.settings.kernel_home, "/dev/shm": self.settings.kernel_shm}
+
     def limits(self):
         """``prlimit --as=... --`` : the resource limits, set by util-linux's prlimit, which then runs bwrap.
 
@@ -207,16 +208,17 @@ class Sandbox:
         running) and run Python code in the child before exec, which is not thread-safe.
         """
         enabled = self.enabled
-        processes = PROCESS_LIMIT if (_privileged() or not enabled) else PROCESS_LIMIT + _own_process_count()
+        limit = self.settings
+        processes = limit.kernel_processes if (_privileged() or not enabled) else limit.kernel_processes + _own_process_count()
         prlimit = shutil.which("prlimit")
         if prlimit is None:
             if enabled:
                 raise SandboxUnavailable("util-linux's prlimit is not installed: run 'sudo apt-get install util-linux', "
                                          "or grade with --no-sandbox")
             return []  # unsandboxed on a system without util-linux: no limits, as without the sandbox anyway
-        args = [prlimit, f"--as={MEMORY_LIMIT}", "--core=0"]
+        args = [prlimit, f"--as={limit.kernel_memory}", "--core=0"]
         if enabled:
-            args += [f"--nproc={processes}", f"--fsize={FILE_SIZE_LIMIT}", f"--nofile={OPEN_FILES_LIMIT}"]
+            args += [f"--nproc={processes}", f"--fsize={limit.kernel_file_size}", f"--nofile={limit.kernel_open_files}"]
         return args + ["--"]
 
 
@@ -251,7 +253,7 @@ def check_available():
 
 
 class CappedKernelClient(AsyncKernelClient):
-    """A kernel client whose sockets refuse any message frame over MESSAGE_LIMIT bytes (ZMQ_MAXMSGSIZE).
+    """A kernel client whose sockets refuse any message frame over ``message_limit`` bytes (ZMQ_MAXMSGSIZE).
 
     ZeroMQ drops such a frame, and with it the connection, before anything of it is held here;
     the executor's per-cell and per-submission caps bound what is kept of smaller ones. ZeroMQ
@@ -261,6 +263,7 @@ class CappedKernelClient(AsyncKernelClient):
     """
 
     _monitored = ("shell", "iopub")
+    message_limit = Integer(help="bytes per message frame (GradingSettings.kernel_message_limit, given by the kernel manager)")
 
     def _create_connected_socket(self, channel, identity=None):
         # jupyter_client's own, with the limit set before connect() (libzmq reads it then); these
@@ -270,7 +273,7 @@ class CappedKernelClient(AsyncKernelClient):
 
         sock = self.context.socket(channel_socket_types[channel])
         sock.linger = 1000
-        sock.maxmsgsize = MESSAGE_LIMIT
+        sock.maxmsgsize = self.message_limit
         if identity:
             sock.identity = identity
         if channel in self._monitored:
@@ -281,7 +284,7 @@ class CappedKernelClient(AsyncKernelClient):
         return sock
 
     def dropped(self):
-        """The channels whose connection to the kernel ZeroMQ has dropped (a message over MESSAGE_LIMIT)."""
+        """The channels whose connection to the kernel ZeroMQ has dropped (a message over ``message_limit``)."""
         import zmq
 
         return [channel for channel, monitor in getattr(self, "_monitors", {}).items()
@@ -304,6 +307,10 @@ class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel runs in a :class:`Sandbox` and talks over Unix sockets."""
 
     sandbox = Any(None, help="the Sandbox of this kernel (set by grading.execute)")
+
+    def client(self, **kwargs):
+        kwargs.setdefault("message_limit", self.sandbox.settings.kernel_message_limit)
+        return super().client(**kwargs)
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)

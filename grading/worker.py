@@ -25,6 +25,7 @@ from grading.course import (
 from grading import grades, record as grading_record
 from grading.intake import take_in
 from grading.names import printable
+from grading.settings import current as current_settings
 from grader_tests.points import PARTS
 
 _api = None
@@ -37,8 +38,6 @@ _one_at_a_time = threading.Lock()
 # The name every student is graded under on a worker (one at a time): a student id is any text (a
 # directory name), and nbgrader reads the ids it is given as glob patterns ("[2J" is a character class).
 ALIAS = "student"
-# What a task returns of the kernels' own stderr (start-up warnings, what student code wrote to fd 2).
-KERNEL_LOG_LIMIT = 256 * 2**10  # bytes, the last ones kept
 
 
 def quiet():
@@ -218,7 +217,7 @@ def grade_submission(student_id, files):
         outcome = {
             "result": res,
             "log": log,
-            "kernel_log": _tail(kernel_log, KERNEL_LOG_LIMIT),
+            "kernel_log": _tail(kernel_log, current_settings().kernel_log_limit),  # the kernels' own stderr
             "gradebook": _gradebook_entries(ALIAS, res),
             "files": {f"{folder.name}/{student_id}/{relative}": data
                       for folder in (AUTOGRADED, FEEDBACK) for relative, data in _files_under(folder / ALIAS, folder / ALIAS).items()},

@@ -6,6 +6,7 @@ import threading
 import pytest
 
 from grading import inbox
+from grading.settings import GradingSettings
 
 NOTEBOOK = "perceptrons/perceptrons.ipynb"
 
@@ -83,11 +84,9 @@ def test_read_regular_refuses_what_is_not_a_regular_file(tmp_path):
         inbox.read_regular(tmp_path / "missing", 100)
 
 
-def test_notebooks_over_the_size_limits_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(inbox, "NOTEBOOK_LIMIT", 10)
-    monkeypatch.setattr(inbox, "SUBMISSION_LIMIT", 15)
+def test_notebooks_over_the_size_limits_are_refused(tmp_path):
     _student(tmp_path, "alice", {"a.ipynb": b"x" * 8, "b.ipynb": b"y" * 8, "c.ipynb": b"z" * 11})
-    submission = inbox.read_submission(tmp_path, "alice")
+    submission = inbox.read_submission(tmp_path, "alice", GradingSettings(notebook_limit=10, submission_limit=15))
     assert submission.files == {"a.ipynb": b"x" * 8}
     assert [line.split(" (")[0] for line in submission.refused] == ["b.ipynb", "c.ipynb"]
     assert all("over the size limit" in line for line in submission.refused)

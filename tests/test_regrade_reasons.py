@@ -10,7 +10,7 @@ def test_the_manifest_holds_what_can_change_a_grade_and_nothing_else(monkeypatch
         assert path in manifest, path
     for path in batch.NOT_GRADING:
         assert f"grading/{path}" not in manifest
-    assert manifest["sandboxed"] == "True" and set(batch.GRADE_SETTINGS) <= set(manifest)
+    assert manifest["sandboxed"] == "True" and set(batch.GRADE_ENVIRONMENT) <= set(manifest)
     monkeypatch.setenv("GRADING_CELL_TIMEOUT", "17")
     assert batch.grader_id(batch.grader_manifest(True)) != batch.grader_id(manifest)
     assert batch.grader_id(batch.grader_manifest(False)) != batch.grader_id(batch.grader_manifest(True))
