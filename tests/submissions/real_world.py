@@ -17,7 +17,7 @@ functions).
 
 * MUTANTS are real mistakes. ``hint`` is the hint id the grader must give (a ``Hint("id", ...)``
   in grader_tests/). ALSO_TRUE lists further hints that describe a mutant as well (as in
-  tests/test_grader_catalogue.py).
+  tests/test_mistake_catalogue.py).
 * ALTERNATIVES are correct: they meet the exercise's contract and must get full marks.
 
 Provenance: every variant is preceded by a comment block
@@ -33,7 +33,7 @@ fixed (issues 9 and 14), not part of the expectation.
 Hint ids are the grader's (grader_tests/test_*.py, ``Hint("id", ...)``): the ids this file first
 proposed (returns_log_probs, param_order, raw_logits, log_base, double_softmax, no_log, mse,
 regularization, returns_none, history_length, train_reads_global, output_in_features) are now
-hints of the grader, and tests/test_grader_catalogue.py checks that each one is given, with its
+hints of the grader, and tests/test_mistake_catalogue.py checks that each one is given, with its
 text, and that no other hint is.
 
 Ids start with ``rw_`` so that they never collide with the ids of variants.py.
@@ -1079,7 +1079,7 @@ ALTERNATIVES = [
 
 
 # Hints that describe a mutant as well as its own hint (same meaning as ALSO_TRUE in
-# tests/test_grader_catalogue.py, which merges this dict into its own).
+# tests/test_mistake_catalogue.py, which merges this dict into its own).
 ALSO_TRUE = {
     "rw_softmax_whole_array_no_max": {"unstable"},  # exp(1000) overflows too
     "rw_train_joelnet_epoch_sums": {"mini_batch"},  # each epoch takes one step per mini-batch
