@@ -26,12 +26,13 @@ def write_files(student_id, files):
     """Replaces the student's autograded/ and feedback/ folders by ``files`` ({path in the course: bytes})."""
     import shutil
 
-    for folder in FILE_FOLDERS:
-        shutil.rmtree(ROOT / folder / student_id, ignore_errors=True)
-    for relative, data in files.items():
+    for relative in files:  # every path checked before anything of the student's is removed or written
         parts = Path(relative).parts
         if len(parts) < 3 or parts[0] not in FILE_FOLDERS or parts[1] != student_id or ".." in parts:
             raise ValueError(f"a worker returned a file outside {student_id}'s folders: {relative}")
+    for folder in FILE_FOLDERS:
+        shutil.rmtree(ROOT / folder / student_id, ignore_errors=True)
+    for relative, data in files.items():
         _write(ROOT / relative, data)
 
 

@@ -78,6 +78,15 @@ def test_a_file_outside_the_students_own_folders_is_refused_and_not_written(cour
     assert not (course.parent / "autograded").exists() and not outside.exists()
 
 
+def test_a_forged_path_costs_the_student_none_of_the_earlier_files(course):
+    """Every path is checked before anything is removed or written: the earlier feedback stays whole."""
+    earlier = {f"autograded/alice/{NOTEBOOK}": b"earlier", "feedback/alice/perceptrons/perceptrons.html": b"earlier page"}
+    _put(course, earlier)
+    with pytest.raises(ValueError, match="outside alice's folders"):
+        store.write_files("alice", {f"autograded/alice/{NOTEBOOK}": b"new", "feedback/bob/x.html": b"forged"})
+    assert _files(course) == earlier
+
+
 def test_a_failed_write_leaves_no_partial_file_under_the_final_name(course, monkeypatch):
     _full_disk(monkeypatch)
     with pytest.raises(OSError, match="No space left"):
