@@ -10,7 +10,7 @@ import sys
 sys.modules.setdefault("rfc3987_syntax", None)
 
 # How XLA compiles for every process that grades: this one, its workers, and (through
-# grading.sandbox.environment) the student's kernel and agent. A check's arrays are tiny, so
+# grading.wall.environment) the student's kernel and agent. A check's arrays are tiny, so
 # compiling costs far more than running: a submission is checked in about a third less CPU time
 # with LLVM's optimisations and XLA's CPU fusion emitters off (bench/bench_xla_flags.py,
 # README "Measured"). Fixed for every student, so the same submission always gets the same numbers; an

@@ -49,7 +49,7 @@ def main(argv=None):
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     try:
         with cluster.Connection(kit, scheduler=args.scheduler, workers=max(1, workers)) as connection:
-            from grading.sandbox import SandboxUnavailable, check_available
+            from grading.wall import SandboxUnavailable, check_available
             from grading.worker import quiet
 
             quiet()
@@ -73,7 +73,7 @@ def main(argv=None):
             raise
         sys.exit(f"make grade: cannot reach the Dask scheduler at {args.scheduler} ({error})")
     except Exception as error:
-        from grading.sandbox import SandboxUnavailable
+        from grading.wall import SandboxUnavailable
 
         if not isinstance(error, (cluster.KitMismatch, SandboxUnavailable)):
             raise

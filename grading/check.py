@@ -1,6 +1,6 @@
 """python -m grading.check [--json] [--no-sandbox] [--jobs N] PATH [PATH ...]: grade .py/.ipynb files without nbgrader.
 
-Each PATH is loaded and run in its own sandboxed agent process (grading.sandbox); the hidden
+Each PATH is loaded and run in its own sandboxed agent process (grading.wall); the hidden
 checks (grader_tests) run here, outside it, and talk to the agent over a socket.
 """
 
@@ -28,7 +28,7 @@ def grade_paths(paths, sandbox=True):
     Each file's code runs in its own agent process (sandboxed unless ``sandbox`` is False); the
     next one is started while the checks of the current one run.
     """
-    from grading.sandbox import AgentProcess  # noqa: PLC0415 - JAX and jupyter_client load after the flags
+    from grading.wall import AgentProcess  # noqa: PLC0415 - JAX and jupyter_client load after the flags
 
     paths = list(paths)
     upcoming = AgentProcess(paths[0], enabled=sandbox) if paths else None
@@ -94,7 +94,7 @@ def main(argv=None):
                         help="submissions graded at once, each by its own grading process (default: one per core)")
     args = parser.parse_args(argv)
     if not args.no_sandbox:
-        from grading.sandbox import SandboxUnavailable, check_available
+        from grading.wall import SandboxUnavailable, check_available
 
         try:
             check_available()

@@ -1,6 +1,6 @@
 """The notebook executor of `make grade`: nbgrader's Execute, made safe for untrusted notebooks.
 
-The student's kernel runs in a sandbox (grading.sandbox); the hidden checks run here, outside it.
+The student's kernel runs in a sandbox (grading.wall); the hidden checks run here, outside it.
 A test cell (grade id ``<part>_checks``) is run in two steps: its visible checks in the kernel,
 then the part's hidden checks in this process (grader_tests.runner), which reach the student's
 functions through an agent the kernel starts on a Unix socket (sandbox.agent; plain data only).
@@ -52,7 +52,7 @@ from grader_tests.submission import CALL_TIMEOUT, NO_ANSWER, NOT_STARTED, PART_D
 from grading import record as grading_record
 from grading.load import Meter, load_suspected
 from grading import settings as grading_settings
-from grading.sandbox import Sandbox, environment, kernel_manager
+from grading.wall import Sandbox, environment, kernel_manager
 
 SKIP_TAG = "skip-when-grading"
 
@@ -160,7 +160,7 @@ class GradingExecute(Execute):
     """Runs an untrusted submission; see the module docstring."""
 
     skip_tag = Unicode(SKIP_TAG, help="cells with this tag are not run when grading").tag(config=True)
-    sandbox = Bool(True, help="run the kernel in the bubblewrap sandbox (grading.sandbox)").tag(config=True)
+    sandbox = Bool(True, help="run the kernel in the bubblewrap sandbox (grading.wall)").tag(config=True)
     kernel_log = Unicode("", help="file that receives the kernel process's stderr ('' keeps it)").tag(config=True)
     responsive_within = Float(10.0, help="seconds an interrupted kernel has to answer before it is replaced").tag(config=True)
     agent_start_within = Float(60.0, help="seconds the kernel has to connect its agent for a part's checks").tag(config=True)
@@ -208,7 +208,7 @@ class GradingExecute(Execute):
         self._box = box
         kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name") or "python3"
         self.km = kernel_manager(box, kernel_name=kernel_name, config=self.config)
-        self.km.client_class = "grading.sandbox.CappedKernelClient"  # each message's size is bounded as it arrives
+        self.km.client_class = "grading.wall.CappedKernelClient"  # each message's size is bounded as it arrives
         return self.km
 
     async def async_start_new_kernel(self, **kwargs):

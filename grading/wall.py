@@ -1,4 +1,6 @@
-"""Where student code runs: a bubblewrap sandbox, and the process limits around it.
+"""The wall around student code: a bubblewrap sandbox, and the process limits around it.
+
+(What runs behind the wall, next to student code, is the top-level ``sandbox`` package.)
 
 Every run of student code goes through :class:`Sandbox`: the notebook kernel of ``make grade``
 (:class:`SandboxedKernelManager`, used by grading.execute) and the agent process of ``python -m

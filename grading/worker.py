@@ -117,7 +117,7 @@ def prepare(version, settings):
     if not _sandboxed:  # an unsandboxed kernel inherits this environment: it imports `sandbox` from the kit
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     if _sandboxed:
-        from grading.sandbox import check_available
+        from grading.wall import check_available
 
         check_available()  # SandboxUnavailable: one sentence, shown by the coordinator
     from nbgrader.apps import NbGraderAPI

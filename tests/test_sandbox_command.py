@@ -1,4 +1,4 @@
-"""grading.sandbox's command line: bwrap's namespaces, mounts and environment, the limits and the user it drops to.
+"""grading.wall's command line: bwrap's namespaces, mounts and environment, the limits and the user it drops to.
 
 Most tests read the argument list :meth:`Sandbox.wrap` builds; the last ones run it (bwrap starts
 in well under a second) and look from inside.
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from grading import sandbox
-from grading.sandbox import (INSIDE_HOME, INSIDE_PACKAGES, ROOT, SANDBOX_PACKAGE, SANDBOX_UID_BASE, Sandbox,
+from grading import wall
+from grading.wall import (INSIDE_HOME, INSIDE_PACKAGES, ROOT, SANDBOX_PACKAGE, SANDBOX_UID_BASE, Sandbox,
                              SandboxUnavailable, _with_parent_directories, check_available, environment)
 from grading.settings import GiB, GradingSettings, MiB
 
@@ -164,7 +164,7 @@ def test_every_mount_point_lies_in_a_directory_made_before_it(notebook):
 
 def test_a_python_environment_under_tmp_is_bound_on_top_of_the_private_tmp(monkeypatch):
     """A venv in a CI checkout under /tmp: bound after the private /tmp is mounted, so not hidden by it."""
-    monkeypatch.setattr(sandbox, "_python_binds", lambda: ["--ro-bind", "/tmp/ci/checkout/.venv", "/tmp/ci/checkout/.venv"])
+    monkeypatch.setattr(wall, "_python_binds", lambda: ["--ro-bind", "/tmp/ci/checkout/.venv", "/tmp/ci/checkout/.venv"])
     (_, options, _), _ = _wrapped()
     mounts = [(option, args[-1]) for option, args, _ in _mounts(options)]
     venv = mounts.index(("--ro-bind", "/tmp/ci/checkout/.venv"))
@@ -203,16 +203,16 @@ def test_a_tmpfs_hides_what_was_made_below_it_so_it_is_made_again():
 # -- limits and user -----------------------------------------------------------------------------
 
 def test_prlimit_comes_first_with_the_memory_process_and_file_limits(monkeypatch):
-    monkeypatch.setattr(sandbox, "_own_process_count", lambda: 0)  # not root: the TA's own processes are added
+    monkeypatch.setattr(wall, "_own_process_count", lambda: 0)  # not root: the TA's own processes are added
     (limits, _, _), _ = _wrapped()
     assert limits == [shutil.which("prlimit"), f"--as={3 * GiB}", "--core=0", "--nproc=300", f"--fsize={32 * MiB}",
                       "--nofile=512", "--"]
 
 
 def test_as_root_the_command_drops_to_the_sandbox_uid_without_capabilities(monkeypatch):
-    monkeypatch.setattr(sandbox, "_privileged", lambda: True)
+    monkeypatch.setattr(wall, "_privileged", lambda: True)
     (_, options, after), box = _wrapped()
-    uid = sandbox.sandbox_uid()
+    uid = wall.sandbox_uid()
     assert box.uid == uid and SANDBOX_UID_BASE <= uid < SANDBOX_UID_BASE + 50_000
     assert after == [shutil.which("setpriv") or "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                      "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", *COMMAND]
@@ -220,8 +220,8 @@ def test_as_root_the_command_drops_to_the_sandbox_uid_without_capabilities(monke
 
 
 def test_without_root_a_user_namespace_takes_the_place_of_another_uid(monkeypatch):
-    monkeypatch.setattr(sandbox, "_privileged", lambda: False)
-    monkeypatch.setattr(sandbox, "_own_process_count", lambda: 7)
+    monkeypatch.setattr(wall, "_privileged", lambda: False)
+    monkeypatch.setattr(wall, "_own_process_count", lambda: 7)
     (limits, options, after), box = _wrapped()
     assert box.uid is None
     assert after == COMMAND  # no setpriv
@@ -412,7 +412,7 @@ privileges = {key: status[key].strip() for key in ("CapEff", "CapPrm", "CapBnd",
 print(json.dumps([os.getuid(), os.getgid(), os.getgroups(), privileges, limits, sizes, init]))
 """
     uid, gid, groups, status, limits, sizes, init = _inside(code, env={**os.environ, CANARY[0]: CANARY[1]})
-    assert uid == gid == sandbox.sandbox_uid() and groups == []
+    assert uid == gid == wall.sandbox_uid() and groups == []
     assert status == {"CapEff": "0" * 16, "CapPrm": "0" * 16, "CapBnd": "0" * 16, "NoNewPrivs": "1"}
     assert limits == [3 * GiB, 300, 32 * MiB, 512, 0]
     assert sizes == TMPFS

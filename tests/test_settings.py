@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from grading import inbox, settings
-from grading.sandbox import Sandbox
+from grading.wall import Sandbox
 from grading.settings import GradingSettings
 
 ROOT = Path(__file__).resolve().parent.parent
