@@ -100,10 +100,9 @@ def main(argv=None):
 
 def write_run_info(path, **info):
     """.grading/run.json: when and how the last batch ran (read by the class report)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info, indent=1))
-    os.replace(tmp, path)
+    from grading.atomic import write_atomically
+
+    write_atomically(path, json.dumps(info, indent=1))
 
 
 def release_assignment():

@@ -21,6 +21,7 @@ from concurrent.futures import CancelledError
 from tqdm import tqdm
 
 from grading import cluster, grades, inbox, record, store
+from grading.atomic import write_atomically
 from grading.course import RESULTS, ROOT, SOURCE_NOTEBOOK, SUBMITTED
 from grading.names import printable
 from grading.progress import ClassProgress
@@ -138,11 +139,7 @@ def load_result(student_id):
 
 
 def save_result(res):
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    target = RESULTS / f"{res['student_id']}.json"
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    os.replace(tmp, target)
+    write_atomically(RESULTS / f"{res['student_id']}.json", json.dumps(res, indent=1))
 
 
 def _needs_retry(res):

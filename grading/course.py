@@ -4,7 +4,6 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from grader_tests.points import PARTS
 from grading import settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,10 +20,6 @@ STAGED = STATE / "submitted"
 RESULTS = STATE / "results"
 LOGS = STATE / "logs"  # nbgrader's log of each student's last autograde
 RUN_INFO = STATE / "run.json"  # when and how the last batch ran
-
-# grade_id of the test cell of each graded part in the exercise notebook.
-GRADE_ID_OF_PART = {part: f"{part}_checks" for part in PARTS}
-PART_OF_GRADE_ID = {grade_id: part for part, grade_id in GRADE_ID_OF_PART.items()}
 
 
 def nbgrader_config(sandbox=True):

@@ -41,7 +41,6 @@ from queue import Empty
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat.v4 import new_output
-from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Unicode
 
@@ -50,16 +49,14 @@ from grader_tests.report import format_part
 from grader_tests.runner import run_checks
 from grader_tests.submission import CALL_TIMEOUT, NO_ANSWER, NOT_STARTED, PART_DEADLINE, SocketChannel, Submission
 from grading import record as grading_record
-from grading.load import Meter, load_suspected
 from grading import settings as grading_settings
+from grading.cells import SKIP_TAG, is_test_cell, part_of_test_cell, strip_magics
+from grading.load import Meter, load_suspected
 from grading.wall import Sandbox, environment, kernel_manager
-
-SKIP_TAG = "skip-when-grading"
-
 
 def _bound_and_read(source):
     """Names a cell binds and names it reads; None if it cannot be parsed."""
-    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    code = strip_magics(source)
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -109,12 +106,6 @@ def _error(ename, evalue):
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
-def _is_test_cell(cell):
-    return utils.is_grade(cell) and not utils.is_solution(cell)
-
-
-# grade id of each part's test cell
-PART_OF_TEST_CELL = {f"{part}_checks": part for part in PARTS}
 # Why a check stopped (grader_tests.submission: measured by the grader) that counts as a time-out.
 TIMED_OUT_STOPS = {CALL_TIMEOUT, NO_ANSWER, PART_DEADLINE}
 # Messages of the kernel whose content becomes part of the notebook or of the client's state.
@@ -354,8 +345,8 @@ class GradingExecute(Execute):
             cell.outputs = [_error("SubmissionTimeLimit", f"not run: the notebook used up its {self.limits.submission_budget:g} s")]
             self.record.add("out_of_time", index, _part_of_cell(cell))
             return cell, resources
-        part = PART_OF_TEST_CELL.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
-        if part is not None and _is_test_cell(cell):
+        part = part_of_test_cell(cell)
+        if part is not None:
             return self._run_test_cell(cell, resources, index, part)
         return self._run_code_cell(cell, resources, index)
 
@@ -388,7 +379,7 @@ class GradingExecute(Execute):
         elif timed_out and not self._responds():
             cell.outputs.append(_error("UnresponsiveKernel", "the kernel ignored the interrupt after the time-out and was restarted"))
             self._replace_kernel()
-        elif not timed_out and not _is_test_cell(cell):
+        elif not timed_out and not is_test_cell(cell):
             self._replayable.append(index)
         return cell, resources
 

@@ -1,7 +1,8 @@
 """Feedback preprocessors: what a student may see of a graded cell."""
 
-from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
+
+from grading.cells import is_test_cell
 
 
 class HideGraderTracebacks(NbGraderPreprocessor):
@@ -15,7 +16,7 @@ class HideGraderTracebacks(NbGraderPreprocessor):
     enabled = True
 
     def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+        if cell.cell_type == "code" and is_test_cell(cell):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
                     output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]

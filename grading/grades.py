@@ -1,9 +1,9 @@
 """A student's row (what grades.csv and .grading/results/ hold), grades.csv and the end-of-run summary."""
 
 import csv
-import os
 
 from grader_tests.points import MAX_TOTAL, PARTS, POINTS
+from grading.atomic import replacing
 from grading.names import printable, spreadsheet_cell
 
 COLUMNS = ["student_id", *PARTS, "total", "max_total", "status", "seconds"]
@@ -38,15 +38,13 @@ def write_grades_csv(results, path):
     Text cells (student id, status) are written as grading.names.spreadsheet_cell: escaped, and
     never read as a formula by a spreadsheet.
     """
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+    with replacing(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         for res in sorted(results, key=lambda r: r["student_id"]):
             writer.writerow({"student_id": spreadsheet_cell(res["student_id"]), **{p: f"{res['scores'][p]:g}" for p in PARTS},
                              "total": f"{res['total']:g}", "max_total": res["max_total"], "status": spreadsheet_cell(res["status"]),
                              "seconds": res["seconds"]})
-    os.replace(tmp, path)
 
 
 def summary(results):

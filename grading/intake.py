@@ -12,7 +12,8 @@ from pathlib import Path
 
 import nbformat
 
-from grading.course import ASSIGNMENT, GRADE_ID_OF_PART, NOTEBOOK, PART_OF_GRADE_ID, STAGED
+from grading.cells import ANSWER_ID_OF_PART, GRADE_ID_OF_PART, PART_OF_GRADE_ID
+from grading.course import ASSIGNMENT, NOTEBOOK, STAGED
 from grading.names import printable
 
 
@@ -93,7 +94,7 @@ def _restore_test_cell_order(nb):
     moved = []
     for part, test_id in GRADE_ID_OF_PART.items():
         ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
-        answer_id = f"{part}_code"
+        answer_id = ANSWER_ID_OF_PART[part]
         if test_id in ids and answer_id in ids and ids.index(test_id) < ids.index(answer_id):
             cell = nb.cells.pop(ids.index(test_id))
             nb.cells.insert(ids.index(answer_id), cell)  # the answer moved up by one after the pop

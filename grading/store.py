@@ -5,21 +5,14 @@ writes the course directory. The gradebook gets the same grades autograde would 
 it, so nbgrader's own tools (export, formgrader) show what grades.csv shows.
 """
 
-import os
 from pathlib import Path
 
+from grading.atomic import write_atomically
 from grading.course import ASSIGNMENT, AUTOGRADED, FEEDBACK, LOGS, ROOT
 from grading.names import printable
 
 # Where a worker's files may go, below the course directory: <folder>/<student>/...
 FILE_FOLDERS = (AUTOGRADED.name, FEEDBACK.name)
-
-
-def _write(path, data):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def write_files(student_id, files):
@@ -33,7 +26,7 @@ def write_files(student_id, files):
     for folder in FILE_FOLDERS:
         shutil.rmtree(ROOT / folder / student_id, ignore_errors=True)
     for relative, data in files.items():
-        _write(ROOT / relative, data)
+        write_atomically(ROOT / relative, data)
 
 
 def write_logs(student_id, log, kernel_log):

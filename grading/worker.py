@@ -19,10 +19,11 @@ import time
 from dataclasses import asdict
 
 from grading.course import (
-    ASSIGNMENT, AUTOGRADED, FEEDBACK, GRADE_ID_OF_PART, LOGS, NOTEBOOK, ROOT, STAGED, SUBMITTED, nbgrader_config,
+    ASSIGNMENT, AUTOGRADED, FEEDBACK, LOGS, NOTEBOOK, ROOT, STAGED, SUBMITTED, nbgrader_config,
     quicker_gradebook_creation,
 )
 from grading import grades, record as grading_record
+from grading.cells import GRADE_ID_OF_PART
 from grading.intake import take_in
 from grading.names import printable
 from grading.settings import current as current_settings

@@ -1,11 +1,11 @@
 """grading.store: what the coordinator keeps of a graded student (files, logs, gradebook rows), in a course of tmp_path."""
 
 import errno
-import pathlib
 
 import pytest
 
-from grading import store
+from grading import atomic, store
+from grading.atomic import write_atomically
 from grading.course import ASSIGNMENT
 
 NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
@@ -33,13 +33,24 @@ def _put(course, files):
 
 
 def _full_disk(monkeypatch):
-    """Every write_bytes from now on writes half its data, then fails as on a full disk."""
-    def write_bytes(self, data):
-        with open(self, "wb") as handle:
-            handle.write(data[:len(data) // 2])
-        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+    """Every file grading.atomic writes from now on gets half its data, then fails as on a full disk."""
+    real_open = open
 
-    monkeypatch.setattr(pathlib.Path, "write_bytes", write_bytes)
+    class HalfWriter:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            self.handle.write(data[:len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device", self.handle.name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+    monkeypatch.setattr(atomic, "open", lambda *args, **kwargs: HalfWriter(real_open(*args, **kwargs)), raising=False)
 
 
 # -- files ---------------------------------------------------------------------------------------
@@ -92,18 +103,19 @@ def test_a_failed_write_leaves_no_partial_file_under_the_final_name(course, monk
     with pytest.raises(OSError, match="No space left"):
         store.write_files("alice", {AUTOGRADED: b"0123456789"})
     assert not (course / AUTOGRADED).exists()
+    assert not list(course.rglob("*.tmp"))  # nor half a file under a temporary name
 
 
 def test_a_file_is_replaced_whole_or_not_at_all(course, monkeypatch):
     """Written to a temporary name, then renamed: a failed write keeps the earlier file as it was."""
     target = course / "autograded" / "alice" / "result.ipynb"
-    store._write(target, b"earlier result")
+    write_atomically(target, b"earlier result")
     with monkeypatch.context() as patched:
         _full_disk(patched)
         with pytest.raises(OSError):
-            store._write(target, b"a later, longer result")
+            write_atomically(target, b"a later, longer result")
     assert target.read_bytes() == b"earlier result"
-    store._write(target, b"the later result")
+    write_atomically(target, b"the later result")
     assert target.read_bytes() == b"the later result"
     assert [path.name for path in target.parent.iterdir()] == ["result.ipynb"]  # the temporary name renamed away
 

@@ -2,10 +2,10 @@
 through a temporary file and a rename."""
 
 import csv
-import os
 from pathlib import Path
 
 from grader_tests.points import PARTS, POINTS
+from grading.atomic import replacing
 from grading.class_report.page import build_html
 from grading.class_report.results import normalise
 from grading.names import spreadsheet_cell
@@ -26,11 +26,9 @@ def check_rows(results):
 
 
 def _replace(path, write):
-    """Writes ``path`` through a temporary file and a rename: never half-written."""
-    tmp = path.with_name(f"{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+    """Writes ``path`` through ``write(handle)``, whole or not at all."""
+    with replacing(path, "w", newline="", encoding="utf-8") as handle:
         write(handle)
-    os.replace(tmp, path)
 
 
 def write_checks_csv(results, path):
