@@ -28,7 +28,7 @@ def main(argv=None):
                         help="run student code without the sandbox (where it cannot start); every row says [unsandboxed]")
     args = parser.parse_args(argv)
 
-    from grading import batch, cluster, course, grades
+    from grading import batch, course, grades
     from grading import settings as grading_settings
 
     try:
@@ -44,43 +44,16 @@ def main(argv=None):
     if unknown:
         parser.error(f"no such student directory in submitted/: {', '.join(unknown)}")
     sandboxed = not args.no_sandbox
-    settings = {"sandboxed": sandboxed, "cell_timeout": os.environ.get("GRADING_CELL_TIMEOUT")}
-    kit = cluster.GraderKit(batch.grader_kit(), batch.grader_version(), settings)
-    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    try:
-        with cluster.Connection(kit, scheduler=args.scheduler, workers=max(1, workers)) as connection:
-            from grading.wall import SandboxUnavailable, check_available
-            from grading.worker import quiet
-
-            quiet()
-            if sandboxed and not args.scheduler:  # a cluster's workers check their own (grading.worker.prepare)
-                try:
-                    check_available()
-                except SandboxUnavailable as error:
-                    sys.exit(f"make grade: {error}")
-            elif not sandboxed:
-                print("grading WITHOUT the sandbox: student code can read and change the workers' files", flush=True)
-            release_assignment()
-            client = connection.client()
-            where, workers = cluster.describe(client), cluster.worker_count(client)
-            print(f"grading {len(chosen)} submission(s) of '{course.ASSIGNMENT}' on {where}", flush=True)
-            results, elapsed, keeping = batch.grade_all(chosen, client, force=args.force or bool(args.student), sandboxed=sandboxed)
-    except batch.SchedulerLost:
-        sys.exit(f"make grade: lost the connection to the Dask scheduler{' at ' + args.scheduler if args.scheduler else ''}; "
-                 f"every student graded so far is saved in {course.RESULTS.relative_to(course.ROOT)}/: run make grade again to continue")
-    except (OSError, TimeoutError) as error:
-        if not args.scheduler:
-            raise
-        sys.exit(f"make grade: cannot reach the Dask scheduler at {args.scheduler} ({error})")
-    except Exception as error:
-        from grading.wall import SandboxUnavailable
-
-        if not isinstance(error, (cluster.KitMismatch, SandboxUnavailable)):
-            raise
-        sys.exit(f"make grade: a worker cannot grade: {error}")
-    write_run_info(course.RUN_INFO, started=started, elapsed=round(elapsed, 2), workers=workers, cluster=where,
-                   students=len(results), grader_version=batch.grader_version()[:12], sandboxed=sandboxed,
-                   coordinator_seconds_per_student=round(keeping, 4))
+    plan = batch.plan(chosen, force=args.force or bool(args.student), sandboxed=sandboxed)
+    if plan.todo:
+        started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        results, elapsed, keeping, where, workers = _grade(plan, args, max(1, workers))
+        write_run_info(course.RUN_INFO, started=started, elapsed=round(elapsed, 2), workers=workers, cluster=where,
+                       students=len(results), grader_version=batch.grader_version()[:12], sandboxed=sandboxed,
+                       coordinator_seconds_per_student=round(keeping, 4))
+    else:  # nothing changed: no cluster, no release; .grading/run.json still tells of the last batch that ran
+        results, elapsed = [plan.kept[sid] for sid in chosen], 0.0
+        print("nothing to grade: every submission asked for is unchanged and graded by this grader", flush=True)
     # grades.csv always lists every student directory, also when only some were (re)graded now.
     every_result = {r["student_id"]: r for r in (batch.load_result(s) for s in everyone) if r}
     every_result.update({r["student_id"]: r for r in results})
@@ -96,6 +69,54 @@ def main(argv=None):
     print(f"\n{len(results)} submission(s) in {elapsed:.1f} s; grades: {course.GRADES_CSV.relative_to(course.ROOT)}, "
           f"feedback: {course.FEEDBACK.relative_to(course.ROOT)}/, class report: class_report.html, checks.csv")
     return 0
+
+
+def _grade(plan, args, workers):
+    """Grades ``plan.todo`` on a cluster: (results, seconds, keeping seconds, the cluster's name, its workers).
+
+    A LocalCluster gets no more workers than there are students to grade: one student, one worker
+    (each one costs seconds of start-up and its grader kit).
+    """
+    from grading import batch, cluster
+    from grading.course import ASSIGNMENT, RESULTS, ROOT
+
+    sandboxed = plan.sandboxed
+    settings = {"sandboxed": sandboxed, "cell_timeout": os.environ.get("GRADING_CELL_TIMEOUT")}
+    kit = cluster.GraderKit(batch.grader_kit(), batch.grader_version(), settings)
+    if not args.scheduler:
+        workers = min(workers, len(plan.todo))
+    try:
+        with cluster.Connection(kit, scheduler=args.scheduler, workers=workers) as connection:
+            from grading.wall import SandboxUnavailable, check_available
+            from grading.worker import quiet
+
+            quiet()
+            if sandboxed and not args.scheduler:  # a cluster's workers check their own (grading.worker.prepare)
+                try:
+                    check_available()
+                except SandboxUnavailable as error:
+                    sys.exit(f"make grade: {error}")
+            elif not sandboxed:
+                print("grading WITHOUT the sandbox: student code can read and change the workers' files", flush=True)
+            release_assignment()
+            client = connection.client()
+            where, workers = cluster.describe(client), cluster.worker_count(client)
+            print(f"grading {len(plan.todo)} submission(s) of '{ASSIGNMENT}' on {where}", flush=True)
+            results, elapsed, keeping = batch.grade_all(plan, client)
+    except batch.SchedulerLost:
+        sys.exit(f"make grade: lost the connection to the Dask scheduler{' at ' + args.scheduler if args.scheduler else ''}; "
+                 f"every student graded so far is saved in {RESULTS.relative_to(ROOT)}/: run make grade again to continue")
+    except (OSError, TimeoutError) as error:
+        if not args.scheduler:
+            raise
+        sys.exit(f"make grade: cannot reach the Dask scheduler at {args.scheduler} ({error})")
+    except Exception as error:
+        from grading.wall import SandboxUnavailable
+
+        if not isinstance(error, (cluster.KitMismatch, SandboxUnavailable)):
+            raise
+        sys.exit(f"make grade: a worker cannot grade: {error}")
+    return results, elapsed, keeping, where, workers
 
 
 def write_run_info(path, **info):

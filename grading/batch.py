@@ -16,6 +16,7 @@ import re
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from concurrent.futures import CancelledError
 
 from tqdm import tqdm
@@ -219,26 +220,32 @@ def _run(client, ids, on_done, version, sandboxed, at_once=None, on_part=None):
         client.unsubscribe_topic(cluster.PROGRESS_TOPIC)
 
 
-def grade_all(ids, client, force=False, sandboxed=True):
-    """Grades the students in ``ids`` on ``client`` (skipping unchanged, already graded ones unless ``force``).
+@dataclass
+class Plan:
+    """What a batch does before anything starts: whom it keeps, whom it grades, with which grader."""
 
-    Returns (the results of every student in ``ids``, seconds, the coordinator's seconds per
-    graded student spent keeping results). SchedulerLost when the scheduler goes away (every
-    result so far is saved).
+    ids: list  # every student asked for, in order
+    kept: dict  # student id -> the stored result kept (unchanged since graded by this grader)
+    todo: list  # the students to grade now
+    grader: str  # grader_id of the manifest
+    manifest: dict
+    sandboxed: bool
+
+
+def plan(ids, force=False, sandboxed=True):
+    """The Plan for ``ids``: an unchanged student already graded by this grader is kept unless ``force``.
+
+    Says on stdout what changed for the students graded before, and how many are kept; records
+    the grader's manifest in GRADERS.
     """
-    from nbgrader.api import Gradebook
-
-    from grading.course import nbgrader_config
-
-    version = grader_version()
     manifest = grader_manifest(sandboxed)
     grader = grader_id(manifest)
     fingerprint_of = fingerprinter(grader)
-    results, todo, stale = {}, [], Counter()  # stale: {the grader of earlier results: students regraded now}
+    kept, todo, stale = {}, [], Counter()  # stale: {the grader of earlier results: students regraded now}
     for sid in ids:
         previous = load_result(sid)
         if not force and previous and previous.get("fingerprint") == fingerprint_of(read_submission(sid)):
-            results[sid] = previous
+            kept[sid] = previous
         else:
             todo.append(sid)
             if previous and previous.get("grader") != grader:
@@ -247,8 +254,27 @@ def grade_all(ids, client, force=False, sandboxed=True):
         print(f"{what_changed(_manifest_of(before), manifest)}: regrading {count} student(s) graded before", flush=True)
     GRADERS.mkdir(parents=True, exist_ok=True)
     (GRADERS / f"{grader}.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    if len(todo) < len(ids):
-        print(f"{len(ids) - len(todo)} unchanged and already graded: kept (--force regrades them)", flush=True)
+    if kept:
+        print(f"{len(kept)} unchanged and already graded: kept (--force regrades them)", flush=True)
+    return Plan(list(ids), kept, todo, grader, manifest, sandboxed)
+
+
+def grade_all(plan, client):
+    """Grades ``plan.todo`` on ``client``.
+
+    Returns (the results of every student in ``plan.ids``, seconds, the coordinator's seconds per
+    graded student spent keeping results). SchedulerLost when the scheduler goes away (every
+    result so far is saved).
+    """
+    from nbgrader.api import Gradebook
+
+    from grading.course import nbgrader_config
+
+    version = grader_version()
+    grader, sandboxed, todo = plan.grader, plan.sandboxed, plan.todo
+    fingerprint_of = fingerprinter(grader)
+    results = dict(plan.kept)
+    ids = plan.ids
     started = time.monotonic()
     keeping = 0.0  # seconds this process spends keeping results (files, logs, gradebook, result file)
     bar = ClassProgress(total=len(ids), already_graded=len(ids) - len(todo))

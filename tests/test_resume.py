@@ -48,6 +48,7 @@ def test_an_interrupted_batch_resumes_without_regrading_finished_students(tmp_pa
     again = grade(course)
     assert f"{len(EXPECTED)} unchanged and already graded: kept" in again.stdout
     assert "regrading" not in again.stdout
+    assert "nothing to grade" in again.stdout and "LocalCluster" not in again.stdout  # no cluster started for nothing
     with open(course / "grades.csv", newline="") as handle:
         assert {row["student_id"]: row for row in csv.DictReader(handle)} == rows
 
