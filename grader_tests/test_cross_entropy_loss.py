@@ -178,12 +178,16 @@ def call(submission, params, X, Y, what):
     try:
         got, trace = submission.call_traced("cross_entropy_loss", *_args(params, X, Y), replace=REPLACE)
     except CheckFailure as error:
-        raise explained(error, params, X, Y) from None
+        raise explained(error, params, X, Y, submission) from None
     return scalar(got, what), trace
 
 
-def explained(error, params, X, Y):
-    """A failed call: an array of the exercise's 300 samples in it, when none was passed, is a global's."""
+def explained(error, params, X, Y, submission=None):
+    """A failed call: an array of the exercise's 300 samples in it, when none was passed, is a global's.
+
+    When the message names none, the evidence of :func:`notebook_targets` (asked of ``submission``)
+    may still show that the loss takes its targets from the notebook's data.
+    """
     n = np.shape(X)[0]
     shapes = shapes_in(error.message)
     rings = RINGS_SAMPLES
@@ -193,7 +197,63 @@ def explained(error, params, X, Y):
         known.update({(rings, np.shape(Y)[1]): f"the notebook's one-hot Y ({rings} samples): a global, not the Y_true argument",
                       (rings,): f"the notebook's {rings} labels: a global, not the Y_true argument",
                       (rings, np.shape(X)[1]): f"the notebook's X ({rings} samples): a global, not the X argument"})
-    return error.explained(hint, explain_shapes(error.message, known))
+    failure = error.explained(hint, explain_shapes(error.message, known))
+    if failure.hint is None and submission is not None and error.stop is None:  # a time-out is not run again
+        note = notebook_targets(submission)
+        if note is not None:
+            failure = failure.explained(READS_GLOBAL, note)
+    return failure
+
+
+_NOTEBOOK_TARGETS = {}  # id(submission) -> (submission, the line of evidence, or None)
+
+
+def notebook_targets(submission):
+    """A line of evidence that the loss takes its targets from the notebook's data, not Y_true; or None.
+
+    One call on as many samples as the exercise data, with random inputs and random one-hot
+    targets: a loss that gives the cross-entropy of the notebook's one-hot Y there, and not of the
+    Y_true it was handed, reads its targets from a global (Y, Y_onehot or y), whatever form the
+    rest of it has (an index with the notebook's labels, a slice of Y...). Asked once per
+    submission, and only after a check failed that nothing else explains.
+    """
+    key = id(submission)
+    if key not in _NOTEBOOK_TARGETS or _NOTEBOOK_TARGETS[key][0] is not submission:
+        rings_X, rings_Y, _ = inputs.rings()
+        params = inputs.params("loss_notebook_targets")
+        X = inputs.features("loss_notebook_targets_X", RINGS_SAMPLES)
+        Y = inputs.targets("loss_notebook_targets_Y", RINGS_SAMPLES)
+        found = None
+        try:
+            got, trace = submission.call_traced("cross_entropy_loss", *_args(params, X, Y), replace=REPLACE)
+            got = float(scalar(got, "cross_entropy_loss"))
+            close = lambda value: np.isclose(got, value, rtol=1e-6, atol=1e-9)  # noqa: E731
+            for candidate in candidates(trace.called):
+                if close(expected_loss(params, X, Y, candidate)):
+                    break  # it follows Y_true
+                if close(expected_loss(params, X, rings_Y, candidate)):
+                    found = "the notebook's one-hot Y: it reads the targets from a global, not from its Y_true argument"
+                elif close(expected_loss(params, rings_X, rings_Y, candidate)):
+                    found = ("the notebook's X and one-hot Y: it reads the inputs and the targets from globals, not from "
+                             "its X and Y_true arguments")
+                if found:
+                    found = (f"with {RINGS_SAMPLES} random samples and random targets as X and Y_true, cross_entropy_loss "
+                             f"gives {got:.6g}, the cross-entropy of {found}")
+                    break
+        except Exception:  # noqa: BLE001 - a call that fails is no evidence
+            found = None
+        _NOTEBOOK_TARGETS[key] = (submission, found)
+    return _NOTEBOOK_TARGETS[key][1]
+
+
+def explained_value(failure, submission, got, params, X, Y, candidate):
+    """A wrong loss value with its likely mistake (see :func:`value_hint`), or the evidence of reading the notebook's targets."""
+    hint = value_hint(submission, got, params, X, Y, candidate)
+    if hint is None:
+        note = notebook_targets(submission)
+        if note is not None:
+            return failure.explained(READS_GLOBAL, note)
+    return failure.explained(hint)
 
 
 def value_hint(submission, got, params, X, Y, candidate):
@@ -239,7 +299,7 @@ def test_cross_entropy_loss_value(submission, case):
         assert_close(got, expected_loss(params, X, Y, candidate), what=what,
                      table=tolerances.loss_value_table(p_true(params, X, Y, candidate)))
     except CheckFailure as failure:
-        raise failure.explained(value_hint(submission, got, params, X, Y, candidate)) from None
+        raise explained_value(failure, submission, got, params, X, Y, candidate) from None
 
 
 def test_cross_entropy_loss_gradient(submission):
@@ -252,7 +312,7 @@ def test_cross_entropy_loss_gradient(submission):
     try:
         _, (got_grads, _, _) = submission.vjp("cross_entropy_loss", args, jnp.ones(()), replace=REPLACE)
     except CheckFailure as error:
-        raise explained(error, params, X, Y) from None
+        raise explained(error, params, X, Y, submission) from None
     want = _loss_grad(*args, *candidate)
     table = tolerances.loss_gradient_table(p_true(params, X, Y, candidate), sensitivity(params, X, Y, candidate))
     factors = ((SUM_NOT_MEAN, 300.0), (MISSING_MINUS, -1.0), (MEAN_OVER_ALL, 1 / 3), (LOG_BASE, 1 / np.log(2.0)), (LOG_BASE, 1 / np.log(10.0)))
@@ -266,7 +326,9 @@ def test_cross_entropy_loss_gradient(submission):
         )
     except CheckFailure as failure:
         # the gradient of a wrong loss is wrong in the loss's own way
-        raise failure.explained(None if value_ok else value_hint(submission, got_loss, params, X, Y, candidate)) from None
+        if value_ok:
+            raise failure.explained(None) from None
+        raise explained_value(failure, submission, got_loss, params, X, Y, candidate) from None
 
 
 def test_cross_entropy_loss_uses_its_arguments(submission):
@@ -290,8 +352,9 @@ def test_cross_entropy_loss_uses_its_arguments(submission):
                          table=tolerances.loss_value_table(p_true(p, x, y, candidate)))
         except CheckFailure as failure:
             # Globals can only explain a loss that is right on the exercise data and wrong on the others.
-            hint = value_hint(submission, got, p, x, y, candidate) if label == "the exercise data" else READS_GLOBAL
-            raise failure.explained(hint) from None
+            if label == "the exercise data":
+                raise explained_value(failure, submission, got, p, x, y, candidate) from None
+            raise failure.explained(READS_GLOBAL) from None
 
 
 def test_cross_entropy_loss_finite_differences(submission):
@@ -309,12 +372,17 @@ def test_cross_entropy_loss_finite_differences(submission):
     try:
         _, (grads, _, _) = submission.vjp("cross_entropy_loss", (params, jnp.asarray(X), jnp.asarray(Y)), jnp.ones(()), replace=REPLACE)
     except CheckFailure as error:
-        raise explained(error, params, X, Y) from None
+        raise explained(error, params, X, Y, submission) from None
     analytic = sum(float(jnp.vdot(g, d)) for g, d in zip(grads, direction))
     tol = tolerances.FINITE_DIFFERENCE
     if not np.isclose(analytic, numeric, rtol=tol.rtol, atol=tol.atol):
+        found = (f"the gradient of cross_entropy_loss along a random direction is {analytic:.6g}, but its "
+                 f"values change at a rate of {numeric:.6g}")
+        # e.g. rows picked with the notebook's 300 labels from a 5-sample batch: JAX clamps the
+        # indices for the values, and drops them for the gradient
+        note = notebook_targets(submission)
+        if note is not None:
+            raise CheckFailure(f"{found}\n  {note}", READS_GLOBAL)
         raise CheckFailure(
-            f"the gradient of cross_entropy_loss along a random direction is {analytic:.6g}, but its "
-            f"values change at a rate of {numeric:.6g}: something blocks or alters the gradient "
-            "(stop_gradient, a NumPy round trip, a custom derivative)"
+            f"{found}: something blocks or alters the gradient (stop_gradient, a NumPy round trip, a custom derivative)"
         )

@@ -26,6 +26,12 @@ PARAM_ORDER = Hint(
     "W_1, b_1, W_2, b_2 = params (params[0] is W_1, params[1] is b_1, params[2] is W_2, params[3] is b_2)",
 )
 
+BIAS_INDEX = Hint(
+    "bias_index",
+    "a bias is taken from the wrong index of params (W_1, b_1, W_2, b_2): the hidden layer adds b_1 = params[1] "
+    "(n_hidden values), tanh(X @ W_1 + b_1), and the output layer adds b_2 = params[3] (n_output values), h @ W_2 + b_2",
+)
+
 CASES = {"small": 4, "batch": 50}
 
 
@@ -83,11 +89,61 @@ def reading_order(submission):
     return _ORDERS[key][1]
 
 
+_BIASES = {}  # id(submission) -> (submission, (index of the hidden layer's bias, of the output's), or None)
+
+# Where each layer's bias is in params.
+_HIDDEN_BIAS, _OUTPUT_BIAS = 1, 3
+
+
+def bias_reading(submission):
+    """(i, j): forward_pass adds params[i] in the hidden layer and params[j] in the output layer.
+
+    Evidence for "a bias taken from the wrong index": with n_hidden == n_output both biases fit
+    either layer, and the submission's logits are those of the exercise's network with params[i]
+    and params[j] as its biases, (i, j) not (1, 3). None when no such pair gives its logits (or the
+    biases are right). Asked once per submission, and only after a check failed and the order of
+    params did not explain it.
+    """
+    key = id(submission)
+    if key not in _BIASES or _BIASES[key][0] is not submission:
+        params = inputs.params("forward_pass_bias_index", n_hidden=3, n_output=3)
+        X = inputs.features("forward_pass_bias_index_X", 4)
+        W_1, _, W_2, _ = params
+        found = None
+        try:
+            got = submission.call("forward_pass", tuple(map(jnp.asarray, params)), jnp.asarray(X))
+            got = np.asarray(got, dtype=np.float64)
+            for pair in ((_HIDDEN_BIAS, _HIDDEN_BIAS), (_OUTPUT_BIAS, _OUTPUT_BIAS), (_OUTPUT_BIAS, _HIDDEN_BIAS)):
+                want = np.tanh(X @ W_1 + params[pair[0]]) @ W_2 + params[pair[1]]
+                if got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-9):
+                    found = pair
+                    break
+        except Exception:  # noqa: BLE001 - a call that fails is no evidence
+            found = None
+        _BIASES[key] = (submission, found)
+    return _BIASES[key][1]
+
+
+def _bias_failure(submission):
+    """A CheckFailure naming the bias forward_pass takes from the wrong index, or None."""
+    pair = bias_reading(submission)
+    if pair is None:
+        return None
+    names = inputs.PARAM_NAMES
+    layers = (("hidden", pair[0], _HIDDEN_BIAS), ("output", pair[1], _OUTPUT_BIAS))
+    wrong = [f"the {layer} layer adds params[{got}] ({names[got]}) where {names[right]} = params[{right}] belongs"
+             for layer, got, right in layers if got != right]
+    return CheckFailure(
+        f"with n_hidden == n_output (both biases then fit either layer), forward_pass computes "
+        f"tanh(X @ W_1 + {names[pair[0]]}) @ W_2 + {names[pair[1]]}: {'; '.join(wrong)}", BIAS_INDEX,
+    )
+
+
 def _order_failure(submission):
-    """A CheckFailure naming the order forward_pass reads params in, or None."""
+    """A CheckFailure naming the order forward_pass reads params in, or the bias it takes from the wrong index; or None."""
     order = reading_order(submission)
     if order is None:
-        return None
+        return _bias_failure(submission)
     names = inputs.PARAM_NAMES
     reads = ", ".join(f"params[{k}] as {names[i]}" for k, i in enumerate(order) if i != k)
     return CheckFailure(
@@ -112,7 +168,7 @@ def _explained(error, submission, params, X):
     if error.hint is None:
         order = _order_failure(submission)
         if order is not None:
-            return CheckFailure(f"{explained.message}\n  {order.message}", PARAM_ORDER)
+            return CheckFailure(f"{explained.message}\n  {order.message}", order.hint)
     return explained
 
 
@@ -131,7 +187,7 @@ def check_close(submission, got, want, *, what, params, X, hint=None):
         if failure.hint is None or failure.hint is hint:
             order = _order_failure(submission)
             if order is not None:
-                raise CheckFailure(f"{failure.message}\n  {order.message}", PARAM_ORDER) from None
+                raise CheckFailure(f"{failure.message}\n  {order.message}", order.hint) from None
         raise
 
 
@@ -200,6 +256,9 @@ def _hint_from_values(submission, values, params, X):
         want = expected.forward_pass(params, X)
         if got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-9):
             return None  # right values, wrong gradient: no known mistake explains it
-        return diagnose(got, mistakes(params, X)) or (PARAM_ORDER if reading_order(submission) else None)
+        if (found := diagnose(got, mistakes(params, X))) is not None:
+            return found
+        order = _order_failure(submission)
+        return order.hint if order is not None else None
     except Exception:  # noqa: BLE001 - no diagnosis is no hint
         return None

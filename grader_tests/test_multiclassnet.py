@@ -1,9 +1,16 @@
 """MultiClassNet(n_input, n_hidden, n_output): one hidden layer of n_hidden tanh units, logits out.
 
-The reference's weights are copied into the submission's module by parameter shape (and order
-among equal shapes), then logits and nn.CrossEntropyLoss gradients are compared in float64.
+The reference's weights are copied into the submission's module, then logits and
+nn.CrossEntropyLoss gradients are compared in float64. Whatever holds the weights (nn.Linear,
+nn.Sequential, F.linear calls, nn.Parameter layers of the submission's own, torch.addmm or
+X @ W + b) counts: each parameter is matched to a reference parameter by its shape, a weight
+stored either as nn.Linear stores it, (out, in), or transposed, (in, out), and a bias either as
+(n,) or as a row or column (1, n) / (n, 1). Where shapes leave the match open (square weights,
+biases of equal size), the match under which the module computes the reference's logits is taken:
+the network is judged by the function it computes.
 """
 
+import itertools
 import re
 
 import numpy as np
@@ -38,11 +45,58 @@ def expected_shapes(n_input, n_hidden, n_output):
     return [(n_hidden, n_input), (n_hidden,), (n_output, n_hidden), (n_output,)]
 
 
+def _ways(shape, target):
+    """How a parameter of ``shape`` can hold a reference parameter of shape ``target``: transposed or not."""
+    shape = tuple(shape)
+    if len(target) == 2:
+        return [flag for flag, fits in ((False, shape == target), (True, shape == target[::-1])) if fits]
+    # a bias: (n,), or a row or column (1, n) / (n, 1) that broadcasts the same way
+    fits = 1 <= len(shape) <= 2 and max(shape) == target[0] and int(np.prod(shape)) == target[0]
+    return [False] if fits else []
+
+
+def matchings(shapes, want):
+    """Every way to hold the reference's parameters ``want`` in parameters of ``shapes``, most likely first.
+
+    A matching is one (reference index, transposed) pair per parameter of the module, in its
+    registration order. First the nn.Linear layout (weights (out, in)), then both weights
+    transposed, then mixed; among equal shapes, registration order follows the reference's order.
+    """
+    if len(shapes) != len(want):
+        return []
+    found = []
+    for roles in itertools.permutations(range(len(want))):
+        ways = [_ways(shape, want[role]) for shape, role in zip(shapes, roles)]
+        for flags in itertools.product(*ways):
+            found.append(tuple(zip(roles, flags)))
+
+    def likelihood(matching):
+        flags = [flag for role, flag in matching if len(want[role]) == 2]
+        return (len(set(flags)) > 1, sum(flags), [role for role, _ in matching])
+
+    return sorted(found, key=likelihood)
+
+
+def _loaded(matching, shapes, arrays):
+    """The reference ``arrays`` laid out as the module's parameters of ``shapes`` hold them."""
+    return [(arrays[role].T if flag else arrays[role]).reshape(shape) for (role, flag), shape in zip(matching, shapes)]
+
+
+def _as_reference(grad, role, flag, want):
+    """A gradient of one of the module's parameters in the layout of the reference's parameter ``role``."""
+    grad = np.asarray(grad)
+    grad = grad.T if flag else grad
+    return grad.reshape(want[role]) if grad.size == int(np.prod(want[role])) else grad
+
+
 def _shape_hint(shapes, n_input, n_hidden, n_output):
-    weights = [s for s in shapes if len(s) == 2]
+    weights = [s for s in shapes if len(s) == 2 and 1 not in s]
     if len(weights) > 2:
         return TWO_HIDDEN
-    # nn.Linear(in, out) stores its weight as (out, in); the layers may be registered in any order
+    # nn.Linear(in, out) stores its weight as (out, in), weights of one's own may be (in, out);
+    # the layers may be registered in any order
+    if not any(w[1] == n_input for w in weights) and any(w[0] == n_input for w in weights):
+        weights = [w[::-1] for w in weights]
     hidden = next((w for w in weights if w[1] == n_input), weights[0] if weights else None)
     output = next((w for w in weights if w is not hidden and w[0] == n_output), None)
     if hidden is not None and hidden[0] != n_hidden:
@@ -66,17 +120,22 @@ def _explained(error, sizes):
 
 
 def build(submission, sizes):
-    """The submission's module for ``sizes`` and the reference weights matched to its parameters."""
+    """The submission's module for ``sizes``, the reference, and the matching of their parameters.
+
+    The matching (see :func:`matchings`) gives, for each of the module's parameters in order, the
+    index of the reference parameter it holds and whether it holds it transposed.
+    """
     try:
         module = submission.build_module("MultiClassNet", *sizes)
         shapes = module.parameter_shapes()
     except CheckFailure as error:
         raise _explained(error, sizes) from None
     want = expected_shapes(*sizes)
-    if sorted(shapes) != sorted(want):
+    options = matchings(shapes, want)
+    if not options:
         raise CheckFailure(
             f"MultiClassNet{sizes} has parameters of shapes {shapes}; one hidden layer needs {want} "
-            "(nn.Linear stores weight as (out, in))",
+            "(nn.Linear stores weight as (out, in); a weight of your own may also be (in, out))",
             _shape_hint(shapes, *sizes),
         )
     ref = reference.MultiClassNet(*sizes).double()
@@ -85,14 +144,40 @@ def build(submission, sizes):
     with torch.no_grad():
         for param, array in zip(ref.parameters(), ref_arrays):
             param.copy_(torch.as_tensor(array))
-    unused = list(range(len(want)))
-    matched = []
-    for shape in shapes:  # by shape, and by order among equal shapes
-        i = next(i for i in unused if want[i] == shape)
-        unused.remove(i)
-        matched.append(i)
-    module.set_parameters([ref_arrays[i] for i in matched])
+    matched = _computing_reference(module, ref, options, shapes, ref_arrays, sizes)
+    module.set_parameters(_loaded(matched, shapes, ref_arrays))
     return module, ref, matched
+
+
+def _computing_reference(module, ref, options, shapes, arrays, sizes):
+    """The matching under which the module computes the reference's logits.
+
+    Shapes decide alone when only one matching fits them; otherwise (square weights, biases of
+    equal size) each is tried on a few inputs, and the module is judged by what it computes. When
+    no matching gives the reference's logits, the first one under which the module makes a known
+    mistake (so that the checks can name it), else the likeliest.
+    """
+    if len(options) == 1:
+        return options[0]
+    X = inputs.features(f"multiclassnet_matching_{sizes}", 8, sizes[0])
+    with torch.no_grad():
+        want = ref(torch.as_tensor(X)).numpy()
+    outputs = []
+    for matching in options:
+        try:
+            module.set_parameters(_loaded(matching, shapes, arrays))
+            got = np.asarray(module.forward(X), dtype=np.float64)
+        except CheckFailure as error:  # a failing forward is reported by the checks themselves
+            if error.stop is not None:  # timed out, or the process stopped: trying more would only wait
+                break
+            continue
+        except (TypeError, ValueError):  # an answer that is no array is reported by the checks too
+            continue
+        if got.shape == want.shape and np.allclose(got, want, rtol=1e-7, atol=1e-10):
+            return matching
+        outputs.append((matching, got))
+    known = mistakes(ref, X)
+    return next((matching for matching, got in outputs if diagnose(got, known) is not None), options[0])
 
 
 def forward(module, X, sizes):
@@ -154,11 +239,13 @@ def test_multiclassnet_gradients(submission):
     loss = torch.nn.functional.cross_entropy(ref(torch.as_tensor(X)), torch.as_tensor(y))
     expected = [g.numpy() for g in torch.autograd.grad(loss, list(ref.parameters()))]
     names = ["hidden weight", "hidden bias", "output weight", "output bias"]
-    for grad, i in zip(got, matched):
+    want = expected_shapes(*sizes)
+    for grad, (i, transposed) in zip(got, matched):
         if grad is None:
             raise CheckFailure(f"the {names[i]} gets no gradient: is it used in forward?")
         try:
-            assert_close(grad, expected[i], what=f"gradient of the cross-entropy w.r.t. the {names[i]}", table=tolerances.GRADIENT)
+            assert_close(_as_reference(grad, i, transposed, want), expected[i],
+                         what=f"gradient of the cross-entropy w.r.t. the {names[i]}", table=tolerances.GRADIENT)
         except CheckFailure as failure:
             raise failure.explained(_hint_from_values(module, ref, X)) from None
 
