@@ -2,9 +2,11 @@
 
 train_nn runs once (shared by the checks below), on rings like the exercise's but wider (not the
 notebook's data: a loop that reads the notebook's globals shows), with ``sandbox.probes.train_loss``
-as its loss_func (a quadratic plus 10, not a cross-entropy) and ``sandbox.probes.train_update`` in
-place of the submission's update_params (a step of lr * tanh(grads)). The probe loss records every
-point it is evaluated at, also under jit, so the checks judge what the loop did, step by step:
+as its loss_func (not a cross-entropy) and ``sandbox.probes.train_update`` in place of the
+submission's update_params (a step of lr * tanh(grads)). The probe loss records every point it is
+evaluated at, also under jit, so the checks judge what the loop did, step by step. Its values are
+the kind a loop may react to, whatever the initialisation: they fall below 0.1, 1e-3, 1e-6 (to
+~2e-14), stay exactly flat for ~10 steps and rise now and then (see sandbox/probes.py):
 
 * every step goes from an iterate to ``iterate - lr * grad`` of the given loss on the full batch
   (through update_params, or written out in the loop: both are right);
@@ -13,7 +15,13 @@ point it is evaluated at, also under jit, so the checks judge what the loop did,
 * the initialisation breaks the symmetry of the hidden units (no two start identical: all-zero
   weights never learn distinct units, whatever the loss);
 * evidence of a mistake, not the mere shape of the loss curve, picks the hint: the data loss_func
-  was evaluated on (rows, and which data the value belongs to), the direction and size of each step.
+  was evaluated on (rows, and which data the value belongs to), the direction and size of each step;
+* exactly n_iter steps with the lr given, whatever the loss does: when the run fails a check,
+  train_nn runs a second time with ``sandbox.probes.train_loss_calm``, the same gradient with
+  steadily falling values. A loop that passes every check with those values, from the same
+  starting point, failed because of the values it saw (it stopped when the loss was small or flat,
+  changed its learning rate when the loss rose, returned the params of the lowest loss...): its
+  failed checks get the hint ``reacts_to_loss``. Correct submissions run train_nn once.
 
 Nothing else depends on the initialisation or the width the student chose, or on how fast the loss falls.
 """
@@ -64,6 +72,12 @@ SYMMETRIC_INIT = Hint(
     "the weights start equal (e.g. all zero), so every hidden unit computes the same thing and gets the same gradient "
     "forever: draw W_1 and W_2 at random with a PRNG key (jax.random, Xavier scale); the biases may start at zero",
 )
+REACTS_TO_LOSS = Hint(
+    "reacts_to_loss",
+    "the loop reacts to the values of the loss: train_nn runs exactly n_iter steps of params - lr * grads with the "
+    "lr it is given, whatever loss_func returns (no early stop when the loss is small or stops changing, no change of "
+    "the learning rate when it rises), and returns the params of the last step",
+)
 PARAM_ORDER = Hint(
     "param_order",
     "the params are in another order: train_nn returns them as the tuple (W_1, b_1, W_2, b_2), the order forward_pass unpacks",
@@ -72,32 +86,67 @@ PARAM_ORDER = Hint(
 FULL_ROWS = 300
 
 
+# The value of each probe loss_func at given parameters and data (sandbox/probes.py).
+VALUES = {"train_loss": probes.train_loss_value, "train_loss_calm": probes.calm_loss_value}
+_UNKNOWN = object()
+
+
 @dataclass
 class Outcome:
     result: object = None
     trace: Trace = None
     error: CheckFailure = None
+    probe: str = "train_loss"  # the loss_func train_nn was given
+    reaction: object = _UNKNOWN  # see _reaction
 
     def get(self):
         if self.error is not None:
             raise self.error
         return self.result
 
+    def value(self, leaves, X, Y):
+        """The value of this run's loss_func at ``leaves`` on X, Y."""
+        return float(VALUES[self.probe]([np.asarray(leaf, dtype=np.float64) for leaf in leaves], X, Y))
 
-@pytest.fixture(scope="module")
-def trained(submission):
-    """One run of the submission's train_nn, shared by the checks of this file."""
+
+def _train(submission, probe):
+    """One run of the submission's train_nn with the probe loss_func ``probe``."""
     X, Y = _data()
     try:
         result, trace = submission.call_traced(
-            "train_nn", X, Y, N_ITER, LR, Probe("train_loss"), replace={"update_params": "train_update"},
+            "train_nn", X, Y, N_ITER, LR, Probe(probe), replace={"update_params": "train_update"},
         )
-        return Outcome(result=result, trace=trace)
+        return Outcome(result=result, trace=trace, probe=probe)
     except CheckFailure as error:
         return Outcome(error=error.explained(note=explain_shapes(error.message, {
             X.shape: "X (n_samples, n_input)", Y.shape: "Y_true (n_samples, n_classes)",
             (X.shape[0],): "one value per sample",
-        })))
+        })), probe=probe)
+
+
+class _Later:
+    """A run made the first time it is needed (at most once)."""
+
+    def __init__(self, run):
+        self._run = run
+        self._outcome = None
+
+    def get(self):
+        if self._outcome is None:
+            self._outcome = self._run()
+        return self._outcome
+
+
+@pytest.fixture(scope="module")
+def trained(submission):
+    """One run of the submission's train_nn, shared by the checks of this file."""
+    return _train(submission, "train_loss")
+
+
+@pytest.fixture(scope="module")
+def calm(submission):
+    """A second run with steadily falling loss values, made only when a check fails (see _reaction)."""
+    return _Later(lambda: _train(submission, "train_loss_calm"))
 
 
 def _looks_like_history(value):
@@ -198,21 +247,21 @@ class Path:
     steps: int  # how many of the transitions are correct steps
 
 
-def _data_failure(trace):
+def _data_failure(outcome):
     """A CheckFailure when loss_func was evaluated on 300 rows that are not the X and Y_true given, else None.
 
-    The probe's value depends on the data, so each record shows what it was evaluated on: the data
-    given, the notebook's data (its globals X and Y), or something else.
+    The probe's value depends on the data (a factor of 2.35 for the data given, 2.04 for the
+    notebook's), so each record shows what it was evaluated on: the data given, the notebook's
+    data (its globals X and Y), or something else. Compared relatively: the values go down to ~1e-14.
     """
     X, Y = _data()
     notebook_X, notebook_Y = _notebook_data()
-    for record in [r for r in trace.evaluations if r["rows"] == FULL_ROWS][:5]:
-        leaves = [np.asarray(leaf, dtype=np.float64) for leaf in record["params"]]
+    for record in [r for r in outcome.trace.evaluations if r["rows"] == FULL_ROWS][:5]:
         tol = tolerances.lookup(tolerances.VALUE, np.result_type(*record["params"]))
-        close = lambda value: np.isclose(record["value"], value, rtol=max(tol.rtol, 1e-9), atol=tol.atol)  # noqa: E731
-        if close(probes.train_loss_value(leaves, X, Y)):
+        close = lambda value: np.isclose(record["value"], value, rtol=max(tol.rtol, 1e-9), atol=0.0)  # noqa: E731
+        if close(outcome.value(record["params"], X, Y)):
             continue
-        if close(probes.train_loss_value(leaves, notebook_X, notebook_Y)):
+        if close(outcome.value(record["params"], notebook_X, notebook_Y)):
             return CheckFailure("loss_func was evaluated on the notebook's data (its global X and Y), not on the X and "
                                 "Y_true given to train_nn (the grader gives other data)", TRAIN_READS_GLOBAL)
         return CheckFailure("loss_func was evaluated on other data than the X and Y_true given to train_nn")
@@ -229,13 +278,14 @@ def _trajectory(trained):
             rows = sorted({record["rows"] for record in trained.trace.evaluations})
             raise CheckFailure(f"loss_func was only evaluated on {rows} rows of the {FULL_ROWS}", MINI_BATCH)
         raise CheckFailure("train_nn never called the loss_func it was given", IGNORES_LOSS_FUNC)
-    failure = _data_failure(trained.trace)
+    failure = _data_failure(trained)
     if failure is not None:
         raise failure
     tol = _tolerance(returned)
     for k in range(len(chain) - 1):
         if not any(_close(chain[k + 1], option, tol) for option in _steps(chain[k])):
-            raise CheckFailure(_bad_step_message(k, chain[k], chain[k + 1]), _bad_step_hint(chain[k], chain[k + 1], trained.trace))
+            raise CheckFailure(_bad_step_message(k, chain[k], chain[k + 1]),
+                               _bad_step_hint(chain[k], chain[k + 1], trained.trace, chain[k - 1] if k else None))
     if [np.shape(leaf) for leaf in returned] != [np.shape(leaf) for leaf in chain[-1]]:
         raise CheckFailure("the params returned have other shapes than the params the loop trained")
     if _close(returned, chain[-1], tol):
@@ -249,7 +299,7 @@ def _trajectory(trained):
     # The params changed after the last point at which loss_func was evaluated: judge that move as a step.
     raise CheckFailure(
         "the params returned are not the last point at which the loop evaluated loss_func, nor one step of size "
-        f"lr={LR} after it", _bad_step_hint(chain[-1], returned, trained.trace),
+        f"lr={LR} after it", _bad_step_hint(chain[-1], returned, trained.trace, chain[-2] if len(chain) > 1 else None),
     )
 
 
@@ -274,16 +324,19 @@ def _cosine(a, b):
     return float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-300))
 
 
-def _bad_step_hint(before, after, trace):
+def _bad_step_hint(before, after, trace, previous=None):
     """The likely mistake of a move before -> after that is not a correct step, from its direction and size.
 
     A correct step is -lr * grad (written out) or -lr * tanh(grad) (through the probe update_params).
+    ``previous`` is the iterate before ``before``, when there is one.
     """
     if any(record["rows"] != FULL_ROWS for record in trace.evaluations):
         return MINI_BATCH
     X, Y = _data()
     grads = probes.train_loss_gradient([np.asarray(leaf, dtype=np.float64) for leaf in before], X, Y)
     delta = _flat(after) - _flat(before)
+    if previous is not None and _is_momentum(delta, _flat(before) - _flat(previous), _flat(grads)):
+        return NOT_PLAIN_GD
     best = None
     for direction in (_flat(grads), np.tanh(_flat(grads))):
         cosine = _cosine(delta, direction)
@@ -301,8 +354,22 @@ def _bad_step_hint(before, after, trace):
     return IGNORES_LOSS_FUNC  # unrelated to the gradient of loss_func: the steps follow another function
 
 
-def test_train_nn_returns_params_and_history(trained):
+def _is_momentum(delta, last, grads):
+    """True when the step is -lr * grad plus a fraction (0 to 1) of the step before: heavy-ball momentum."""
+    for direction in (grads, np.tanh(grads)):
+        rest = delta + LR * direction
+        beta = float(rest @ last / max(last @ last, 1e-300))
+        if 0.0 < beta < 1.0 and np.linalg.norm(rest - beta * last) <= 1e-6 * np.linalg.norm(delta):
+            return True
+    return False
+
+
+def test_train_nn_returns_params_and_history(trained, calm):
     """Returns (params, loss_history): four parameter arrays of the right shapes and a sequence of losses."""
+    _judged(_returns_params_and_history, trained, calm)
+
+
+def _returns_params_and_history(trained):
     params, history = _unpack(trained)
     W_1, b_1, W_2, b_2 = _leaves(params)
     hidden = W_1.shape[1] if W_1.ndim == 2 else None
@@ -322,24 +389,43 @@ def _order_hint(shapes):
     return None
 
 
-def test_train_nn_one_loss_per_iteration(trained):
+def test_train_nn_one_loss_per_iteration(trained, calm):
     """loss_history has exactly n_iter numbers (Python floats or 0-d arrays)."""
+    _judged(_one_loss_per_iteration, trained, calm)
+
+
+def _one_loss_per_iteration(trained):
     _, history = _unpack(trained)
     losses = _losses(history)
     if len(losses) != N_ITER:
-        raise CheckFailure(f"loss_history has {len(losses)} entries for n_iter={N_ITER}; expected one per iteration", _length_hint(losses))
+        raise CheckFailure(f"loss_history has {len(losses)} entries for n_iter={N_ITER}; expected one per iteration",
+                           _length_hint(losses, trained))
 
 
-def _length_hint(losses):
+def _length_hint(losses, outcome):
     if 0 < len(losses) < N_ITER:
-        return SPARSE_HISTORY
+        # fewer entries than steps: recorded every k steps; as many as the steps, which are fewer
+        # than n_iter: the loop stopped early (a reaction to the loss is told by _reaction)
+        return None if _stopped_early(outcome) else SPARSE_HISTORY
     if len(losses) == N_ITER + 1:
         return HISTORY_LENGTH
     return None
 
 
-def test_train_nn_uses_given_loss_func(trained):
+def _stopped_early(outcome):
+    """True when every step of the loop was right but it took fewer than n_iter of them."""
+    try:
+        return _trajectory(outcome).steps < N_ITER
+    except CheckFailure:
+        return False
+
+
+def test_train_nn_uses_given_loss_func(trained, calm):
     """train_nn evaluates and differentiates the loss_func passed in, on all the data."""
+    _judged(_uses_given_loss_func, trained, calm)
+
+
+def _uses_given_loss_func(trained):
     _unpack(trained)
     evaluations = trained.trace.evaluations
     if not evaluations:
@@ -347,13 +433,17 @@ def test_train_nn_uses_given_loss_func(trained):
     if not any(record["rows"] == FULL_ROWS for record in evaluations):
         rows = sorted({record["rows"] for record in evaluations})
         raise CheckFailure(f"loss_func was only evaluated on {rows} rows of the {FULL_ROWS}", MINI_BATCH)
-    failure = _data_failure(trained.trace)
+    failure = _data_failure(trained)
     if failure is not None:
         raise failure
 
 
-def test_train_nn_takes_gradient_steps(trained):
+def test_train_nn_takes_gradient_steps(trained, calm):
     """n_iter steps, each params - lr * grad of loss_func on the full batch (the parameters do change)."""
+    _judged(_takes_gradient_steps, trained, calm)
+
+
+def _takes_gradient_steps(trained):
     path = _trajectory(trained)
     if path.steps == 0:
         raise CheckFailure("the parameters never changed during training", NEVER_UPDATES)
@@ -369,16 +459,26 @@ def _too_few_steps_hint(trained, path):
     return NEVER_UPDATES if path.steps <= 1 and evaluated >= N_ITER > len(path.iterates) else None
 
 
-def test_train_nn_history_is_the_loss(trained):
+def test_train_nn_history_is_the_loss(trained, calm):
     """loss_history[i] is loss_func at the i-th iterate (before or after the i-th step)."""
+    _judged(_history_is_the_loss, trained, calm)
+
+
+def _history_is_the_loss(trained):
     _, history = _unpack(trained)
     losses = _losses(history)
     if len(losses) != N_ITER:
         raise CheckFailure(f"loss_history cannot be matched to the iterations: it has {len(losses)} entries for n_iter={N_ITER}",
-                           _length_hint(losses))
+                           _length_hint(losses, trained))
     evaluations = trained.trace.evaluations
     returned = [record["value"] for record in evaluations]
-    if evaluations and not any(np.isclose(loss, returned, rtol=1e-6, atol=1e-12).any() for loss in losses):
+    # relatively: the values go down to ~1e-14
+    if evaluations and not any(np.isclose(loss, returned, rtol=1e-6, atol=0.0).any() for loss in losses):
+        if _means_of_batches(losses, evaluations):
+            raise CheckFailure(
+                f"loss_history[i] is the mean of the losses of the {len(returned) // N_ITER} parts of the data "
+                f"loss_func was evaluated on in iteration i, not the loss on all of X and Y_true", MINI_BATCH,
+            )
         raise CheckFailure(
             f"no entry of loss_history is a value loss_func returned (loss_history[0] = {losses[0]:.6g}; loss_func "
             f"returned {returned[0]:.6g} first)", HISTORY_NOT_LOSS,
@@ -388,7 +488,7 @@ def test_train_nn_history_is_the_loss(trained):
         raise CheckFailure(f"loss_history cannot be matched to the {path.steps} steps taken for n_iter={N_ITER}",
                            _too_few_steps_hint(trained, path))
     X, Y = _data()
-    values = np.array([float(probes.train_loss_value([np.asarray(l, dtype=np.float64) for l in theta], X, Y)) for theta in path.iterates])
+    values = np.array([trained.value(theta, X, Y) for theta in path.iterates])
     tol = tolerances.lookup(tolerances.VALUE, np.result_type(*path.iterates[0]))
     before = np.isclose(losses, values[:-1], rtol=tol.rtol, atol=tol.atol)
     after = np.isclose(losses, values[1:], rtol=tol.rtol, atol=tol.atol)
@@ -403,8 +503,21 @@ def test_train_nn_history_is_the_loss(trained):
         )
 
 
-def test_train_nn_initialisation_breaks_symmetry(trained):
+def _means_of_batches(losses, evaluations):
+    """True when loss_func was evaluated on parts of the data only, k times per iteration, and loss_history[i]
+    is the mean of the i-th k values: the epoch loss of a mini-batch loop."""
+    values = np.array([record["value"] for record in evaluations])
+    if any(record["rows"] == FULL_ROWS for record in evaluations) or len(values) % N_ITER or len(values) == N_ITER:
+        return False
+    return bool(np.allclose(losses, values.reshape(N_ITER, -1).mean(axis=1), rtol=1e-6, atol=0.0))
+
+
+def test_train_nn_initialisation_breaks_symmetry(trained, calm):
     """No two hidden units start identical (all-zero or constant weights never learn distinct features)."""
+    _judged(_initialisation_breaks_symmetry, trained, calm)
+
+
+def _initialisation_breaks_symmetry(trained):
     params, _ = _unpack(trained)
     chain = _iterates(trained.trace)
     start = chain[0] if chain else _leaves(params)  # the first point the loop evaluated: its initialisation
@@ -432,6 +545,74 @@ def _hidden_units(leaves):
         return None
 
 
-def test_train_nn_returns_trained_params(trained):
+def test_train_nn_returns_trained_params(trained, calm):
     """The params returned are those after the last step."""
-    _trajectory(trained)
+    _judged(_trajectory, trained, calm)
+
+
+# -- a loop that reacts to the values of the loss ---------------------------------------------
+
+# What each check asks of a run (the functions above, on an Outcome).
+CHECKS = (_returns_params_and_history, _one_loss_per_iteration, _uses_given_loss_func, _takes_gradient_steps,
+          _history_is_the_loss, _initialisation_breaks_symmetry, _trajectory)
+
+
+def _judged(check, trained, calm):
+    """Runs ``check`` on the run; a failure that comes from the loss values the loop saw gets REACTS_TO_LOSS."""
+    try:
+        check(trained)
+    except CheckFailure as failure:
+        note = _reaction(trained, calm)
+        if note is None:
+            raise
+        raise CheckFailure(f"{failure.message}\n  {note}", REACTS_TO_LOSS) from None
+
+
+def _reaction(trained, calm):
+    """What the loop did differently because of the loss values it saw (a sentence), or None.
+
+    The evidence: the same submission, given a loss_func with the same gradient whose values fall
+    steadily (train_loss_calm), passes every check, starting from the same point. The two runs
+    differ in nothing but the values loss_func returned, so the failure comes from them. Decided
+    once per run; the second run is made only here.
+    """
+    if trained.reaction is _UNKNOWN:
+        trained.reaction = _find_reaction(trained, calm)
+    return trained.reaction
+
+
+def _find_reaction(trained, calm):
+    if trained.error is not None:
+        return None  # the run raised or timed out: the failure says so, whatever the loss did
+    steady = calm.get()
+    if steady.error is not None:
+        return None
+    for check in CHECKS:
+        try:
+            check(steady)
+        except CheckFailure:
+            return None
+    chain, steady_chain = _iterates(trained.trace), _iterates(steady.trace)
+    if not chain or not steady_chain or not _close(chain[0], steady_chain[0], _tolerance(chain[0])):
+        return None  # not the same starting point: the runs are not the same loop run twice
+    return (f"with the same gradients but steadily falling loss values the loop runs all {N_ITER} steps right; with "
+            f"the values of this check (they drop below 1e-6, stay flat and rise now and then) it "
+            f"{_what_changed(trained, chain)}")
+
+
+def _what_changed(trained, chain):
+    """How the run with the values of this check left the contract, in words."""
+    X, Y = _data()
+    values = [trained.value(theta, X, Y) for theta in chain]
+    seen = lambda values: ", ".join(f"{value:.3g}" for value in values)  # noqa: E731
+    tol = _tolerance(chain[0])
+    for k in range(len(chain) - 1):
+        if not any(_close(chain[k + 1], option, tol) for option in _steps(chain[k])):
+            return f"changed its step at step {k + 1}, after loss_func returned {seen(values[max(0, k - 2):k + 1])}"
+    try:
+        path = _trajectory(trained)
+    except CheckFailure:
+        return "did not return the params of its last step"
+    if path.steps < N_ITER:
+        return f"stopped after {path.steps} steps, when loss_func had returned {seen(values[-3:])}"
+    return "did not record the loss of each of its steps"

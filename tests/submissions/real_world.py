@@ -1100,9 +1100,9 @@ def _later_file(name):
     return module
 
 
-# Issue 25's held-out kinds, in files of their own: models that hold their own parameters (and
-# the two mistakes whose hints were missing).
-for _name in ("real_world_models",):
+# Issue 25's held-out kinds, each in a file of its own: training loops that react to the loss,
+# models that hold their own parameters.
+for _name in ("real_world_loops", "real_world_models"):
     _later = _later_file(_name)
     MUTANTS += _later.MUTANTS
     ALTERNATIVES += _later.ALTERNATIVES
