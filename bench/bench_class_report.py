@@ -93,8 +93,13 @@ def synthetic_result(sid, rng, catalogue, p_clean=0.95, sandboxed=True):
     if rng.random() > p_clean:
         status = rng.choice(STATUSES).format(sid=sid)
         res["status"] = status
-        if "timed out" in status or "kernel died" in status:
+        # the grading record's problems, as the executor writes them: the endless loop is final (no
+        # sign of load), the dead kernel was graded again alone
+        if "timed out" in status:
+            res["problems"] = [{"code": "timed_out", "cell": 45, "part": "train_nn", "maybe_load": False}]
+        elif "kernel died" in status:
             res["retried"] = True
+            res["problems"] = [{"code": "kernel_died", "cell": 36, "part": None, "maybe_load": True}]
         else:
             return res  # nothing could run: no checks at all
     ability = rng.random()

@@ -295,7 +295,7 @@ def grade_all(plan, client):
 
     def done(outcome, submission):
         kept(outcome, submission)
-        bar.student_done(submission.student_id, clean=outcome["result"]["status"] == "graded")
+        bar.student_done(submission.student_id, clean=not grades.needs_a_look(outcome["result"]))
 
     try:
         _run(client, todo, done, version, sandboxed, on_part=bar.part_checked)

@@ -3,6 +3,7 @@
 import csv
 
 from grader_tests.points import MAX_TOTAL, PARTS, POINTS
+from grading import record
 from grading.atomic import replacing
 from grading.names import printable, spreadsheet_cell
 
@@ -58,9 +59,21 @@ def summary(results):
         lines.append(f"{part:<20}{mean:>8.2f}{POINTS[part]:>6}{full:>7} / {n}")
     totals = [r["total"] for r in results]
     lines.append(f"{'total':<20}{(sum(totals) / n if n else 0):>8.2f}{sum(POINTS.values()):>6}")
-    flagged = [r for r in results if r["status"] != "graded"]
-    if flagged:
-        lines.append("")
-        lines.append(f"{len(flagged)} submission(s) need a look:")
-        lines.extend(f"  {printable(r['student_id'])}: {printable(r['status'])}" for r in sorted(flagged, key=lambda r: r["student_id"]))
+    for title, rows in (("graded, with a final time-out (the part keeps the credit of the checks it passed)",
+                         [r for r in results if final_time_out(r)]),
+                        ("need a look", [r for r in results if needs_a_look(r)])):
+        if rows:
+            lines.append("")
+            lines.append(f"{len(rows)} submission(s) {title}:")
+            lines.extend(f"  {printable(r['student_id'])}: {printable(r['status'])}" for r in sorted(rows, key=lambda r: r["student_id"]))
     return "\n".join(lines)
+
+
+def final_time_out(res):
+    """True when a result row's only problems are time-outs of its own code: graded, final, nothing to look at."""
+    return res["status"] != "graded" and record.final(record.problems_of(res.get("problems")), bool(res.get("retried")))
+
+
+def needs_a_look(res):
+    """True when a result row was not simply graded (a final time-out of the code's own is graded)."""
+    return res["status"] != "graded" and not final_time_out(res)

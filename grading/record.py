@@ -27,6 +27,9 @@ WORDS = {
 RETRIED = {"timed_out", "kernel_died"}
 # Problems that leave the grade as it is: worth a TA's look, not a regrade.
 NOTES = {"output_capped"}
+# A time-out that was the code's own (no sign of load, or seen again when graded alone) is a graded
+# outcome: the part that timed out keeps the credit of the checks it passed, nothing is left to look at.
+FINAL = {"timed_out"}
 
 
 @dataclass
@@ -67,6 +70,12 @@ class Record:
 def problems_of(data):
     """[Problem] of a stored list of dicts (a result row's "problems")."""
     return [Problem(**p) for p in data or [] if isinstance(p, dict) and p.get("code") in WORDS]
+
+
+def final(problems, retried=False):
+    """True when ``problems`` (besides notes) are only time-outs that were the code's own: a final grade, not one to look at."""
+    serious = [p for p in problems if p.code not in NOTES]
+    return bool(serious) and all(p.code in FINAL and (retried or not p.maybe_load) for p in serious)
 
 
 def describe(problems):

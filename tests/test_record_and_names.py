@@ -53,6 +53,28 @@ def test_problem_codes_give_the_status_words_and_the_retry():
     assert record.describe([]) == ""
 
 
+def _row(student_id, *problems, retried=False):
+    return grades.result(student_id, status=record.describe(list(problems)) or "graded", retried=retried,
+                         problems=[vars(p) for p in problems])
+
+
+def test_a_time_out_of_the_codes_own_is_a_graded_outcome_and_the_rest_need_a_look():
+    """Issue 23, goal 7: an endless loop's time-out is final and graded, listed apart from what needs a look."""
+    loop = _row("loop", record.Problem("timed_out", 56, "train_nn"), record.Problem("output_capped", 12))
+    again = _row("again", record.Problem("timed_out", 56, "train_nn", maybe_load=True), retried=True)
+    loaded = _row("loaded", record.Problem("timed_out", 56, "train_nn", maybe_load=True))
+    died = _row("died", record.Problem("kernel_died", 40))
+    budget = _row("budget", record.Problem("out_of_time", 3))
+    clean = _row("clean")
+    assert [grades.final_time_out(r) for r in (loop, again, loaded, died, budget, clean)] == [True, True, False, False, False, False]
+    assert [grades.needs_a_look(r) for r in (loop, again, loaded, died, budget, clean)] == [False, False, True, True, True, False]
+    text = grades.summary([loop, again, loaded, died, budget, clean])
+    final, look = text.split("need a look:")
+    assert "2 submission(s) graded, with a final time-out" in final and "loop: timed out in cell 56 (train_nn)" in final
+    assert "3 submission(s) need a look" in text
+    assert [line.split(":")[0].strip() for line in look.strip().splitlines()] == ["budget", "died", "loaded"]
+
+
 def test_stored_problems_are_read_as_data_and_unknown_codes_ignored():
     stored = [{"code": "kernel_died", "cell": 38, "part": None}, {"code": "made_up", "cell": 1, "part": None}, "timed out"]
     assert record.problems_of(stored) == [record.Problem("kernel_died", 38, None)]

@@ -13,6 +13,7 @@ from grading.class_report.plots import plot_checks, plot_mistakes, plot_parts, p
 from grading.class_report.results import failed_checks, problem_kind, student_hints
 from grading.class_report.stats import EPS, check_stats, mistake_stats, part_stats, run_facts
 from grading.course import ASSIGNMENT
+from grading.grades import final_time_out, needs_a_look
 from grading.sanitize import CSP_META
 
 # Longest list of students shown in one table; all of them are always in grades.csv.
@@ -89,7 +90,8 @@ class _Class:
         self.threshold_points = threshold * self.max_total
         self.mean = sum(self.totals) / self.n if self.n else 0.0
         self.median = statistics.median(self.totals) if self.n else 0.0
-        self.not_clean = sorted((r for r in results if r["status"] != "graded"), key=lambda r: r["student_id"])
+        self.not_clean = sorted((r for r in results if needs_a_look(r)), key=lambda r: r["student_id"])
+        self.final_time_outs = sorted((r for r in results if final_time_out(r)), key=lambda r: r["student_id"])
         self.below = sorted((r for r in results if r["total"] < self.threshold_points - EPS),
                             key=lambda r: (r["total"], r["student_id"]))
 
@@ -205,6 +207,14 @@ def _attention_section(c):
         out.append(f'<div class="wide">{table}</div>{note}')
     else:
         out.append("<p>Every submission was graded cleanly.</p>")
+    if c.final_time_outs:
+        out.append(f'<h3>Graded, with a final time-out <span class="muted">({len(c.final_time_outs)})</span></h3>')
+        out.append('<p class="muted">The code ran past its time in one part on a machine that was not busy (or again '
+                   "when graded alone): that part keeps the credit of the checks it passed; nothing to redo.</p>")
+        shown, note = _cut(c.final_time_outs, "submissions")
+        rows = [f"{_student_row(r)}{_td(r['status'])}</tr>" for r in shown]
+        table = _table(["student", "total", "time-out"], rows, ' id="final-time-outs"')
+        out.append(f'<div class="wide">{table}</div>{note}')
     out.append(f'<h3>Below the threshold <span class="muted">(total &lt; {c.threshold_points:g} of {c.max_total:g} '
                f"points: {len(c.below)})</span></h3>")
     out.append('<p class="muted">Change the threshold with <code>python -m grading.class_report --threshold 0.6</code> '
@@ -215,7 +225,7 @@ def _attention_section(c):
     rows = []
     for r in shown:
         scores = "".join(_td(f"{r['scores'][p]:g}", numeric=True) for p in PARTS)
-        unclean = "" if r["status"] == "graded" else '<span class="bad">see above</span>'
+        unclean = '<span class="bad">see above</span>' if needs_a_look(r) else ""
         rows.append(f"{_student_row(r)}{scores}{_td(failed_checks(r), numeric=True)}{_td(', '.join(student_hints(r)))}"
                     f"{_td(unclean, raw=True)}</tr>")
     header = ["student", "total", *PARTS, "failed checks", "mistakes", "not cleanly graded"]
