@@ -364,14 +364,18 @@ class AgentProcess:
         """Starts the process (it imports, loads and connects in the background); see :meth:`connect`."""
         self.path = Path(path).resolve()
         inside = f"{INSIDE_HOME}/submission/{self.path.name}" if enabled else str(self.path)
-        files = {inside: self.path} if enabled and self.path.is_file() else {}
+        self._launch({inside: self.path}, enabled, lambda address: [address, inside, str(path)])
+
+    def _launch(self, files, enabled, arguments):
+        """Starts ``python -m sandbox.agent ADDRESS *arguments(ADDRESS)`` with ``files`` ({inside: host path}) bound."""
+        files = {inside: outside for inside, outside in files.items() if enabled and outside.is_file()}
         self.sandbox = Sandbox(files=files, enabled=enabled)
         address = str(self.sandbox.runtime / "grader.sock")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(address)
         self.listener.listen(1)
         self.sandbox.close_to_sandbox()
-        command = [sys.executable, "-m", "sandbox.agent", address, inside, str(path)]
+        command = [sys.executable, "-m", "sandbox.agent", *arguments(address)]
         # bwrap itself (PID 1 inside, whose /proc/1/environ is visible) gets no TA variable either
         env = environment() if enabled else {**os.environ, "PYTHONPATH": str(ROOT)}
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
@@ -380,6 +384,12 @@ class AgentProcess:
 
     def connect(self, timeout=180):
         """The connection to the agent; TimeoutError (with what it said) when it never connects."""
+        try:
+            return self._accept(timeout, f"the sandboxed process for {self.path} did not start")
+        finally:
+            self.listener.close()
+
+    def _accept(self, timeout, failed):
         self.listener.settimeout(timeout)
         try:
             connection, _ = self.listener.accept()
@@ -387,9 +397,7 @@ class AgentProcess:
         except OSError:
             self.errors.seek(0)
             said = self.errors.read()[-500:].decode("utf-8", "replace").strip()
-            raise TimeoutError(f"the sandboxed process for {self.path} did not start within {timeout} s ({said or 'no message'})") from None
-        finally:
-            self.listener.close()
+            raise TimeoutError(f"{failed} within {timeout} s ({said or 'no message'})") from None
 
     def stop(self):
         """Kills the agent's whole sandbox (its PID namespace goes with bwrap) and removes its runtime directory."""
@@ -401,3 +409,40 @@ class AgentProcess:
         self.listener.close()
         self.errors.close()
         self.sandbox.cleanup()
+
+
+class AgentSeries(AgentProcess):
+    """Several files of ONE author in one sandbox: a warm agent process forks a fresh child for each in turn.
+
+    Each file's child starts with NumPy, JAX, PyTorch and matplotlib imported, and JAX's
+    compilations are cached across the files (sandbox.agent.serve_each). The machine stays walled
+    off from the files as with :class:`AgentProcess`; the files are not walled off from one another.
+    """
+
+    CACHE = "/tmp/jax-compilation-cache"  # inside the sandbox's private /tmp
+
+    def __init__(self, paths, enabled=True):
+        self.paths = [Path(path).resolve() for path in paths]
+        inside = [f"{INSIDE_HOME}/submission/{i}/{path.name}" if enabled else str(path) for i, path in enumerate(self.paths)]
+        labels = [str(path) for path in paths]
+        pairs = [item for pair in zip(inside, labels) for item in pair]
+
+        def arguments(address):
+            cache = self.CACHE if enabled else str(Path(address).parent / "jax-compilation-cache")
+            return ["--each", address, cache, *pairs]
+
+        self._launch(dict(zip(inside, self.paths)), enabled, arguments)
+
+    def connect(self, timeout=180):
+        """The connection of the next file's process (its hello says which file it is)."""
+        return self._accept(timeout, "no file's process connected")
+
+    def end(self, pid_inside):
+        """Kills the process group of the file whose process is ``pid_inside`` (the pid in its hello), if still there."""
+        for pid in descendants(self.process.pid)[1:]:
+            if namespace_pid(pid) == pid_inside:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                return

@@ -381,7 +381,7 @@ def load(path, label=None):
     try:
         chunks = code_chunks(path)
     except Exception as error:
-        return namespace, [f"cannot read {label}: {type(error).__name__}: {error}"]
+        return namespace, [f"cannot read {label}: {type(error).__name__}: {str(error).replace(path, label)}"]
     errors = []
     for where, source in chunks:
         where = where.replace(path, label)
@@ -400,12 +400,15 @@ def load(path, label=None):
 
 # -- serving -----------------------------------------------------------------------------------
 
-def serve(address, namespace, load_errors=()):
-    """Connects to the grader at the Unix socket ``address`` and answers until it says done."""
+def serve(address, namespace, load_errors=(), introduce=None):
+    """Connects to the grader at the Unix socket ``address`` and answers until it says done.
+
+    ``introduce``: more of the hello message (which file of a series this is, and its process).
+    """
     agent = Agent(namespace, load_errors)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         connection.connect(address)
-        wire.send(connection, {"hello": {"load_errors": agent.load_errors}})
+        wire.send(connection, {"hello": {"load_errors": agent.load_errors, **(introduce or {})}})
         while True:
             try:
                 request = wire.receive(connection)
@@ -416,15 +419,55 @@ def serve(address, namespace, load_errors=()):
             wire.send(connection, agent.handle(request))
 
 
+def serve_each(address, cache, files):
+    """Loads and serves each ``(path, label)`` of ``files`` in turn, each in a process forked from this one.
+
+    This process imports what every submission imports (NumPy, JAX, PyTorch, matplotlib) once and
+    starts nothing (no JAX backend, no thread): each file then runs in a fresh child that begins with
+    those imports done and is gone before the next file's child starts. JAX keeps its compilations in
+    the directory ``cache``, shared by the children. The files share everything else this process can
+    reach: for files of one author only (``python -m grading.check --same-author``).
+    """
+    import os  # noqa: PLC0415
+
+    import jax  # noqa: PLC0415
+    import matplotlib.pyplot  # noqa: F401, PLC0415
+    import torch  # noqa: F401, PLC0415
+
+    jax.config.update("jax_compilation_cache_dir", cache)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    for index, (path, label) in enumerate(files):
+        child = os.fork()
+        if child == 0:
+            status = 1
+            try:
+                os.setpgid(0, 0)  # the grader ends the file's process group when it is done with it
+                namespace, errors = load(path, label)
+                serve(address, namespace, errors, introduce={"file": index, "pid": os.getpid()})
+                status = 0
+            finally:
+                os._exit(status)  # never returns into this loop, nor runs the parent's exit handlers
+        os.waitpid(child, 0)
+
+
 def main(argv=None):
-    """python -m sandbox.agent ADDRESS PATH [LABEL]: load PATH, then serve the grader at ADDRESS."""
+    """python -m sandbox.agent ADDRESS PATH [LABEL]: load PATH, then serve the grader at ADDRESS.
+
+    python -m sandbox.agent --each ADDRESS CACHE PATH LABEL [PATH LABEL ...]: the same for each PATH
+    in turn (see :func:`serve_each`).
+    """
     import os
 
     argv = sys.argv[1:] if argv is None else argv
-    address, path = argv[0], argv[1]
-    label = argv[2] if len(argv) > 2 else path
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    if argv[0] == "--each":
+        address, cache, rest = argv[1], argv[2], argv[3:]
+        serve_each(address, cache, list(zip(rest[0::2], rest[1::2])))
+        return
+    address, path = argv[0], argv[1]
+    label = argv[2] if len(argv) > 2 else path
     namespace, errors = load(path, label)
     serve(address, namespace, errors)
 

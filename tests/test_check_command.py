@@ -7,9 +7,12 @@
   the PATHs after it;
 * a notebook is graded from its code cells, without the cells tagged "skip-when-grading" and
   without nbgrader's test cells;
-* the exit code is 0.
+* the exit code is 0;
+* --same-author (one sandbox per job, a forked process per file) gives each file the result it
+  gets in a sandbox of its own, in PATH order, even around a file whose process ends, and no file
+  inherits what the one before it changed.
 
-Two grader runs in all (one with --json, one without), each a fresh process.
+Three grader runs in all (--json, --same-author, and one without --json), each a fresh process.
 """
 
 import json
@@ -103,6 +106,28 @@ def json_run(files):
     except json.JSONDecodeError as error:
         pytest.fail(f"--json output is not JSON ({error}):\n{completed.stdout[:2000]}\n{completed.stderr[-2000:]}")
     return completed, dict(zip(files, results)), results
+
+
+# --same-author: a file that ends its process while loading, and one that breaks a library for every
+# file after it in a shared process (each file's process is fresh, so nothing carries over).
+CRASH_SOURCE = "import os\n\nos._exit(3)\n"
+POISON_SOURCE = CORRECT_SOURCE + "\n\nimport jax.numpy\n\njax.numpy.exp = lambda x: 0 * x\n"
+
+
+@pytest.fixture(scope="module")
+def same_author_run(files, tmp_path_factory):
+    """--same-author --jobs 2 on the PATHs of the --json run, a crash and a poisoner; {key: result} in PATH order."""
+    directory = tmp_path_factory.mktemp("same_author")
+    (directory / "crash.py").write_text(CRASH_SOURCE, encoding="utf-8")
+    (directory / "poison.py").write_text(POISON_SOURCE, encoding="utf-8")
+    # --jobs 2 gives every other file to the same process: the poisoner and "after_poison" share one
+    order = {"crash": directory / "crash.py", **files, "poison": directory / "poison.py", "between": files["notebook"],
+             "after_poison": CORRECT}
+    completed = run_grader("--json", "--same-author", "--jobs", "2", *order.values())
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    results = json.loads(completed.stdout)
+    assert [result["submission"] for result in results] == [str(path) for path in order.values()]
+    return dict(zip(order, results))
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +251,26 @@ def test_a_correct_path_after_broken_ones_gets_full_marks(json_run):
     assert result["load_errors"] == []
     _assert_full(result, PARTS)
     assert result["score"] == 12
+
+
+# -- --same-author ------------------------------------------------------------------------------
+
+def test_same_author_gives_every_file_its_own_result(same_author_run, json_run):
+    """The same results as one sandbox per file, in PATH order, around a file whose process ended."""
+    _, walled, _ = json_run
+    for key, result in walled.items():
+        assert same_author_run[key] == result, key
+
+
+def test_same_author_file_that_ends_its_process_gets_zero_with_the_reason(same_author_run):
+    result = same_author_run["crash"]
+    assert result["score"] == 0 and result["load_errors"] == ["the process of this file ended before it could be checked"]
+
+
+def test_same_author_files_start_fresh(same_author_run):
+    """A file that replaced jax.numpy.exp loses its softmax points; the next file of its process does not."""
+    assert same_author_run["poison"]["parts"]["softmax"]["score"] < POINTS["softmax"]
+    assert same_author_run["after_poison"]["score"] == MAX_TOTAL
 
 
 # -- the text report ------------------------------------------------------------------------------

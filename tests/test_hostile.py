@@ -10,6 +10,7 @@ a secret in the TA's environment and a secret file in the TA's HOME. Then:
 * the honest students keep exactly the scores they get without attackers (full marks).
 """
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -382,10 +383,42 @@ def test_results_and_gradebook_are_written_only_by_the_grader(attacked):
             assert gradebook.find_submission("perceptrons", student).score == 12
 
 
+def _chain(pid):
+    """``pid`` and its ancestors up to init, as pids; parents are read from /proc/<pid>/stat."""
+    chain = []
+    while pid > 1 and pid not in chain:
+        chain.append(pid)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            break
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+    return chain
+
+
+def _leftovers_of(course, text):
+    """Processes with ``text`` in their command line that this batch left: run from inside ``course``
+    (a process or one of its ancestors has its working directory there) or orphaned (no Python
+    process above them: not another grader's sandbox, such as a second test run's on this machine)."""
+    found = []
+    for line in _processes_with(text):
+        chain = _chain(int(line.split()[0]))
+        cwds, commands = [], []
+        for pid in chain:
+            with contextlib.suppress(OSError):
+                cwds.append(os.readlink(f"/proc/{pid}/cwd"))
+                commands.append(Path(f"/proc/{pid}/cmdline").read_bytes())
+        inside = any(cwd == str(course) or cwd.startswith(f"{course}/") for cwd in cwds)
+        orphaned = not any(b"python" in command for command in commands)
+        if inside or orphaned:
+            found.append(line)
+    return found
+
+
 def test_no_process_outlives_the_batch(attacked):
     assert _processes_with(DAEMON_MARK) == []
     assert _processes_with("ipykernel_launcher") == [] or all(str(attacked["course"]) not in line for line in _processes_with("ipykernel_launcher"))
-    assert _processes_with("perceptrons-sandbox") == []
+    assert _leftovers_of(attacked["course"], "perceptrons-sandbox") == []
 
 
 def _printed(attacked, student):

@@ -3,8 +3,10 @@
 Two files make the catalogue: tests/submissions/variants.py (mistakes and rewrites the maintainers
 imagined) and tests/submissions/real_world.py (habits transplanted from real student and tutorial
 code). Every variant is written to a temporary directory and all of them, with correct.py, are
-graded by ONE `python -m grading.check --json` call (each file in its own sandbox, several at a
-time with --jobs; several minutes on a loaded machine). The tests below then read that JSON:
+graded by ONE `python -m grading.check --json --same-author` call: the catalogue is one author's
+(ours), so its files share a sandbox per job and each runs in a fresh process forked from a warm one
+(tests/test_check_command.py shows that this gives each file the result of a sandbox of its own).
+The tests below then read that JSON:
 
 * a mutant loses points in its own part, keeps full points everywhere else, and is named by its
   hint (with the hint's text in the message the student reads); every failed check of its part
@@ -34,8 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "tests" / "submissions"
 CORRECT = SUBMISSIONS / "correct.py"
 README = ROOT / "README.md"
-# s for the whole catalogue: ~140 submissions, each in its own sandbox (~8 s of CPU each), two at a
-# time; generous, because the machine running the suite may be busy with other work.
+# s for the whole catalogue: ~170 submissions (a few s of CPU each), two at a time; generous, because
+# the machine running the suite may be busy with other work.
 GRADING_TIMEOUT = 7200
 
 
@@ -90,7 +92,7 @@ def graded(tmp_path_factory):
     argv = [paths[key] for key in order] + [paths[key] for key in repeated]
     env = dict(os.environ, JAX_PLATFORMS="cpu", MPLBACKEND="Agg")
     completed = subprocess.run(
-        [sys.executable, "-m", "grading.check", "--json", "--jobs", str(max(1, min(2, os.cpu_count() or 1))), *argv],
+        [sys.executable, "-m", "grading.check", "--json", "--same-author", "--jobs", str(max(1, min(2, os.cpu_count() or 1))), *argv],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=GRADING_TIMEOUT,
     )
     assert completed.returncode == 0, f"the grader exited with {completed.returncode}:\n{completed.stderr[-3000:]}"
