@@ -4,9 +4,13 @@ import os
 
 import nbgrader
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, Execute, GetGrades, IgnorePattern,
+                                    LimitOutput, SaveAutoGrades)
 
+from grading.deadlines import ApplyDeadlines, ExplainDeadline
 from grading.feedback import HideGraderTracebacks
+from grading.late_policy import LatePenalty
 from grading.sanitize import SanitizeStudentContent
 
 c = get_config()  # noqa: F821 - injected by traitlets when it loads this file
@@ -21,6 +25,24 @@ c.CourseDirectory.root = ROOT
 # SQLite gradebook at the root. timeout=60: parallel graders wait for the write lock instead of
 # failing with "database is locked" (each write holds it for milliseconds).
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db") + "?timeout=60"
+# --- Deadlines -----------------------------------------------------------------------------
+# The one place for the due date, the extensions and the late policy (README, "Deadlines").
+# nbgrader reads a submission's time from the timestamp.txt `nbgrader collect` writes; no file:
+# time unknown, never counted late. The due date, in nbgrader's timestamp format (empty: none):
+c.Deadlines.duedate = "2026-12-11 17:00:00 UTC"
+# Extensions, in hours, per student id (nbgrader's SubmittedAssignment.extension), e.g. {"bob": 48}:
+c.Deadlines.extensions = {}
+# The late policy, an nbgrader LateSubmissionPlugin (grading/late_policy.py): 10% of the maximum
+# score per started day late, at most 50%; more than 7 days late: the whole score.
+c.AssignLatePenalties.plugin_class = LatePenalty
+c.LatePenalty.percent_per_period = 10.0
+c.LatePenalty.period = "day"
+c.LatePenalty.max_percent = 50.0
+c.LatePenalty.zero_after_days = 7.0
+# nbgrader's own autograde steps, with ApplyDeadlines (the dates above into the gradebook) before
+# AssignLatePenalties, so plain `nbgrader autograde` applies them too (make grade: grading/course.py).
+c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+                                       ApplyDeadlines, AssignLatePenalties, CheckCellMetadata]
 # --- Grading's limits ----------------------------------------------------------------------
 # Every limit of make grade is a GradingSettings option, with its default, unit and reason in
 # grading/settings.py (`.venv/bin/python -m grading.settings` prints them all). Set one here, e.g.
@@ -41,7 +63,8 @@ c.LimitOutput.max_traceback = 40
 # already cleans the autograded notebook, plain `nbgrader autograde` does not), and the page is
 # grading/templates/feedback_safe: nbgrader's feedback page with a Content-Security-Policy that
 # allows no script at all. Scoped to GenerateFeedback: formgrader keeps its own template.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideGraderTracebacks, SanitizeStudentContent, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.preprocessors = [GetGrades, ExplainDeadline, ClearHiddenTests, HideGraderTracebacks, SanitizeStudentContent,
+                                    CSSHTMLHeaderPreprocessor]
 FORMGRADER = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
 c.GenerateFeedback.HTMLExporter.template_name = "feedback_safe"
 c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [os.path.join(ROOT, "grading", "templates"),

@@ -37,8 +37,11 @@ def nbgrader_config(sandbox=True):
     overlay = Config()
     overlay.CourseDirectory.submitted_directory = str(STAGED.relative_to(ROOT))
     overlay.Autograde.autograde_preprocessors = [
-        GradingExecute, "grading.sanitize.SanitizeStudentContent", IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+        GradingExecute, "grading.sanitize.SanitizeStudentContent", IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        "grading.deadlines.ApplyDeadlines", AssignLatePenalties, CheckCellMetadata,
     ]
+    # Workers grade everyone under one alias: they write the real student's extension themselves (grading.worker).
+    overlay.ApplyDeadlines.extensions_by_student_id = False
     overlay.GradingExecute.kernel_log = str(LOGS / "kernels.log")
     overlay.GradingExecute.sandbox = sandbox
     overlay.GradingExecute.timeout = settings.current(config).cell_timeout  # GRADING_CELL_TIMEOUT overrides the file
