@@ -185,7 +185,7 @@ def _run(client, ids, on_done, version, sandboxed, at_once=None, on_part=None):
         while pending:
             sid = pending.pop()
             submission = read_submission(sid)
-            if submission.problem or (submission.refused and not submission.files):
+            if submission.problem or (submission.refused and not submission.notebooks()):
                 on_done(_refused_outcome(submission, sandboxed), submission)
                 continue
             key = f"grade/{next(numbers)}/{batch}"  # not the student id: that is any text

@@ -6,6 +6,10 @@ coordinator reads a student's notebooks from here and nowhere else: every entry 
 with lstat, a directory that is a link is not entered, a file is opened with O_NOFOLLOW and
 O_NONBLOCK (a FIFO never blocks) and must be a regular file once open (fstat), and it is read
 up to a limit. What is refused costs that student only, and says why in words.
+
+Besides notebooks, the one other file read is <assignment>/timestamp.txt (what nbgrader collect
+writes: the submission time), at most grading.timestamps.TIMESTAMP_LIMIT bytes; it is parsed
+later, as untrusted text (grading.intake, grading.timestamps).
 """
 
 import hashlib
@@ -14,8 +18,12 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grading.course import ASSIGNMENT
 from grading.names import printable
 from grading.settings import current as current_settings
+from grading.timestamps import TIMESTAMP, TIMESTAMP_LIMIT
+
+TIMESTAMP_PATH = Path(ASSIGNMENT) / TIMESTAMP  # relative to the student's folder
 
 # A student id is shown raw by nbgrader's formgrader (its templates do not escape it): an id with
 # one of these is never graded, and its row asks for the folder to be renamed.
@@ -29,9 +37,13 @@ class Submission:
     """What make grade takes from submitted/<student_id>."""
 
     student_id: str
-    files: dict = field(default_factory=dict)  # {path relative to the student's folder: bytes}, notebooks only
+    files: dict = field(default_factory=dict)  # {path relative to the student's folder: bytes}: notebooks and TIMESTAMP_PATH
     refused: list = field(default_factory=list)  # sentences, one per entry that was not read
     problem: str | None = None  # why nothing of this student can be read at all
+
+    def notebooks(self):
+        """The paths of ``files`` that are notebooks."""
+        return [relative for relative in self.files if _is_notebook(relative)]
 
     def fingerprint(self, salt):
         """Hash of what is graded (the notebooks' paths and bytes, and what was refused) and ``salt``."""
@@ -133,9 +145,15 @@ def read_submission(submitted, student_id, limits=None):
                 continue  # .git, .ipynb_checkpoints: never the submission
             try:
                 if entry.is_symlink():
-                    submission.refused.append(f"{shown} (a symbolic link)")
+                    time_unknown = "; submission time unknown" if relative == TIMESTAMP_PATH else ""
+                    submission.refused.append(f"{shown} (a symbolic link{time_unknown})")
                 elif entry.is_dir(follow_symlinks=False):
                     pending.append(relative)
+                elif relative == TIMESTAMP_PATH:
+                    try:
+                        submission.files[str(relative)] = read_regular(top / relative, TIMESTAMP_LIMIT, f"over {TIMESTAMP_LIMIT} bytes")
+                    except ValueError as reason:
+                        submission.refused.append(f"{shown} ({reason}; submission time unknown)")
                 elif _is_notebook(entry.name):
                     data = read_regular(top / relative, min(limits.notebook_limit, limits.submission_limit - total), too_big)
                     total += len(data)

@@ -2,12 +2,17 @@
 
 submitted/ is never modified: make grade grades staged copies under .grading/submitted/. A
 submission that cannot be graded gets a status a TA can act on instead of a silent zero.
+
+The submission's timestamp.txt, if any, is read as untrusted text (grading.timestamps) and staged
+next to the notebook in nbgrader's own format, where nbgrader's autograde reads it: a file that
+cannot be read or parsed is left out (time unknown, never late) and noted.
 """
 
 import json
 import shutil
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -15,6 +20,7 @@ import nbformat
 from grading.cells import ANSWER_ID_OF_PART, GRADE_ID_OF_PART, PART_OF_GRADE_ID
 from grading.course import ASSIGNMENT, NOTEBOOK, STAGED
 from grading.names import printable
+from grading.timestamps import TIMESTAMP, read as read_timestamp, staged_text
 
 
 @dataclass
@@ -23,6 +29,7 @@ class Intake:
     staged: Path | None = None  # the copy to grade; None when nothing can be graded
     problem: str | None = None  # why nothing can be graded
     notes: list = field(default_factory=list)  # graded, but worth a TA's attention
+    submitted_at: datetime | None = None  # from timestamp.txt (naive UTC); None: unknown
 
 
 def _notebooks(folder):
@@ -130,4 +137,10 @@ def take_in(student_dir):
     target_dir.mkdir(parents=True)
     nbformat.write(nb, str(target_dir / NOTEBOOK))
     intake.staged = target_dir / NOTEBOOK
+    timestamp = read_timestamp(student_dir / ASSIGNMENT / TIMESTAMP)
+    if timestamp.note:
+        intake.notes.append(timestamp.note)
+    if timestamp.when is not None:
+        intake.submitted_at = timestamp.when
+        (target_dir / TIMESTAMP).write_text(staged_text(timestamp.when) + "\n", encoding="utf-8")
     return intake
