@@ -1,4 +1,8 @@
-"""A student's row (what grades.csv and .grading/results/ hold), grades.csv and the end-of-run summary."""
+"""A student's row (what grades.csv and .grading/results/ hold), grades.csv and the end-of-run summary.
+
+``total`` is after the late penalty: total = sum of the parts - penalty (nbgrader's score; the
+penalty is what nbgrader's AssignLatePenalties stored, never more than the parts' sum).
+"""
 
 import csv
 
@@ -7,22 +11,27 @@ from grading import record
 from grading.atomic import replacing
 from grading.names import printable, spreadsheet_cell
 
-COLUMNS = ["student_id", *PARTS, "total", "max_total", "status", "seconds"]
+COLUMNS = ["student_id", *PARTS, "total", "max_total", "status", "submitted_at", "late_by_hours", "penalty", "seconds"]
 
 
-def result(student_id, scores=None, status="graded", seconds=0.0, retried=False, checks=None, sandboxed=True, problems=None):
+def result(student_id, scores=None, status="graded", seconds=0.0, retried=False, checks=None, sandboxed=True, problems=None,
+           late=None):
     """One student's row; a row graded without the sandbox says so in its status.
 
     ``problems``: the grading record's problems ([{"code", "cell", "part"}], grading.record),
     which the retry and the class report read; ``status`` is their words for the TA.
+    ``late``: grading.deadlines.late_facts of the graded submission (None: not autograded).
     """
     scores = scores or dict.fromkeys(PARTS, 0.0)
     if not sandboxed:
         status += " [unsandboxed]"
+    penalty = float((late or {}).get("penalty") or 0.0)
     return {
         "student_id": student_id,
         "scores": scores,
-        "total": round(sum(scores.values()), 2),
+        "total": round(sum(scores.values()) - penalty, 2),
+        "penalty": penalty,
+        "late": late,
         "max_total": MAX_TOTAL,
         "status": status,
         "seconds": round(seconds, 2),
@@ -31,6 +40,28 @@ def result(student_id, scores=None, status="graded", seconds=0.0, retried=False,
         "problems": problems or [],
         "sandboxed": sandboxed,
     }
+
+
+def is_late(res):
+    """Whether the row's submission was after its due date (with its extension)."""
+    return float((res.get("late") or {}).get("seconds_late") or 0.0) > 0
+
+
+def time_unknown(res):
+    """Whether the row was graded against a due date with no submission time (never counted late)."""
+    late = res.get("late") or {}
+    return bool(late.get("due")) and not late.get("submitted_at")
+
+
+def _late_cells(res):
+    """grades.csv's submitted_at, late_by_hours, penalty of a row ('' where not known)."""
+    late = res.get("late")
+    if not late:
+        return {"submitted_at": "", "late_by_hours": "", "penalty": f"{float(res.get('penalty') or 0.0):g}"}
+    known = late.get("submitted_at") is not None
+    return {"submitted_at": late["submitted_at"] if known else "unknown",
+            "late_by_hours": f"{late.get('seconds_late', 0.0) / 3600:.6g}" if known else "",
+            "penalty": f"{float(late.get('penalty') or 0.0):g}"}
 
 
 def write_grades_csv(results, path):
@@ -45,7 +76,7 @@ def write_grades_csv(results, path):
         for res in sorted(results, key=lambda r: r["student_id"]):
             writer.writerow({"student_id": spreadsheet_cell(res["student_id"]), **{p: f"{res['scores'][p]:g}" for p in PARTS},
                              "total": f"{res['total']:g}", "max_total": res["max_total"], "status": spreadsheet_cell(res["status"]),
-                             "seconds": res["seconds"]})
+                             **_late_cells(res), "seconds": res["seconds"]})
 
 
 def summary(results):
@@ -59,6 +90,13 @@ def summary(results):
         lines.append(f"{part:<20}{mean:>8.2f}{POINTS[part]:>6}{full:>7} / {n}")
     totals = [r["total"] for r in results]
     lines.append(f"{'total':<20}{(sum(totals) / n if n else 0):>8.2f}{sum(POINTS.values()):>6}")
+    late = [r for r in results if is_late(r)]
+    if late:
+        lost = sum(float(r.get("penalty") or 0.0) for r in late)
+        lines.append(f"{len(late)} late submission(s), {lost:g} point(s) of late penalties in all (grades.csv: penalty)")
+    unknown = sum(time_unknown(r) for r in results)
+    if unknown:
+        lines.append(f"{unknown} submission(s) without a submission time (no timestamp.txt): not counted late")
     for title, rows in (("graded, with a final time-out (the part keeps the credit of the checks it passed)",
                          [r for r in results if final_time_out(r)]),
                         ("need a look", [r for r in results if needs_a_look(r)])):

@@ -45,7 +45,8 @@ def write_logs(student_id, log, kernel_log):
 
 
 def record_grades(gradebook, student_id, entries):
-    """Sets the student's grades in ``gradebook`` (an open nbgrader.api.Gradebook) as autograde does."""
+    """Sets the student's grades in ``gradebook`` (an open nbgrader.api.Gradebook) as autograde does, with its
+    submission time, extension and late penalty."""
     gradebook.update_or_create_student(student_id)
     gradebook.update_or_create_submission(ASSIGNMENT, student_id)
     for name, auto_score in entries["grades"].items():
@@ -56,6 +57,10 @@ def record_grades(gradebook, student_id, entries):
     for name, auto_comment in entries["comments"].items():
         gradebook.find_comment(name, entries["notebook"], ASSIGNMENT, student_id).auto_comment = auto_comment
     gradebook.db.commit()
+    if entries.get("late"):  # the submission time, extension and penalty as AssignLatePenalties left them
+        from grading.deadlines import copy_into
+
+        copy_into(gradebook, ASSIGNMENT, student_id, entries["notebook"], entries["late"])
 
 
 def keep(outcome, gradebook):

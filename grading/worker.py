@@ -58,9 +58,29 @@ def _first_error(outcome):
     return (causes[0] if causes else (lines[-1] if lines else "unknown error"))[:300]
 
 
-def result(student_id, scores=None, status="graded", seconds=0.0, retried=False, checks=None, problems=None):
+def result(student_id, scores=None, status="graded", seconds=0.0, retried=False, checks=None, problems=None, late=None):
     """A row (grading.grades.result) graded the way this worker grades (sandboxed or not)."""
-    return grades.result(student_id, scores, status, seconds, retried, checks, sandboxed=_sandboxed, problems=problems)
+    return grades.result(student_id, scores, status, seconds, retried, checks, sandboxed=_sandboxed, problems=problems, late=late)
+
+
+def _grant_extension(student_id):
+    """The real student's extension (nbgrader_config.py, grading.deadlines) on ALIAS's submission, before autograde."""
+    from nbgrader.api import Gradebook
+
+    from grading.deadlines import Deadlines, apply
+
+    with Gradebook(_db_url) as gradebook:
+        apply(gradebook, ASSIGNMENT, ALIAS, Deadlines(config=_api.config), extension_of=student_id)
+
+
+def _late_facts():
+    """grading.deadlines.late_facts of ALIAS's autograded submission (what AssignLatePenalties decided)."""
+    from nbgrader.api import Gradebook
+
+    from grading.deadlines import late_facts
+
+    with Gradebook(_db_url) as gradebook:
+        return late_facts(gradebook, ASSIGNMENT, ALIAS, NOTEBOOK.removesuffix(".ipynb"))
 
 
 def _grade(student_id):
@@ -72,6 +92,7 @@ def _grade(student_id):
         if intake.problem:
             return result(student_id, status=intake.problem, seconds=time.monotonic() - started), log
         grading_record.take(ALIAS)  # a record left by an earlier, failed run must not pass for this one's
+        _grant_extension(student_id)
         outcome = _api.autograde(ASSIGNMENT, ALIAS, force=True, create=True)
         log = (outcome.get("log") or "") + "\n" + (outcome.get("error") or "")
         record = grading_record.take(ALIAS)
@@ -90,7 +111,8 @@ def _grade(student_id):
         if notes:
             status += " (" + "; ".join(notes) + ")"
         problems = [asdict(problem) for problem in record.problems]
-        return result(student_id, scores, status, time.monotonic() - started, checks=checks, problems=problems), log
+        return result(student_id, scores, status, time.monotonic() - started, checks=checks, problems=problems,
+                      late=_late_facts()), log
     except Exception as error:  # a grader bug must cost one row's status, never the batch
         return result(student_id, status=f"grading error: {type(error).__name__}: {error}", seconds=time.monotonic() - started), log
 
@@ -138,7 +160,8 @@ def prepare(version, settings):
 
 
 def _gradebook_entries(student_id, res):
-    """The gradebook rows of this autograde: {"notebook", "grades": {cell: auto_score}, "comments": {cell: auto_comment}}.
+    """The gradebook rows of this autograde: {"notebook", "grades": {cell: auto_score}, "comments": {cell: auto_comment},
+    "late": grading.deadlines.late_facts (timestamp, extension, penalty)}.
 
     The cells nbgrader saved, with each graded part's score taken from the grading record (the
     row ``res``), so the gradebook holds the same numbers as grades.csv. None when autograde did
@@ -156,7 +179,8 @@ def _gradebook_entries(student_id, res):
             if grade_id in grades_of_cells:
                 grades_of_cells[grade_id] = res["scores"][part]
         return {"notebook": notebook.name, "grades": grades_of_cells,
-                "comments": {comment.name: comment.auto_comment for comment in notebook.comments}}
+                "comments": {comment.name: comment.auto_comment for comment in notebook.comments},
+                "late": res.get("late")}
 
 
 def _tail(path, limit):

@@ -94,6 +94,7 @@ class _Class:
         self.final_time_outs = sorted((r for r in results if final_time_out(r)), key=lambda r: r["student_id"])
         self.below = sorted((r for r in results if r["total"] < self.threshold_points - EPS),
                             key=lambda r: (r["total"], r["student_id"]))
+        self.late = [r for r in results if float((r.get("late") or {}).get("seconds_late") or 0.0) > 0]
 
 
 def _glance(c):
@@ -101,7 +102,8 @@ def _glance(c):
              ("mean-total", f"mean total (of {c.max_total:g})", _num(c.mean)),
              ("median-total", "median total", _num(c.median)),
              ("not-clean-count", "not cleanly graded", str(len(c.not_clean))),
-             ("below-count", f"below {c.threshold_points:g} points", str(len(c.below)))]
+             ("below-count", f"below {c.threshold_points:g} points", str(len(c.below))),
+             ("late-count", "late (penalised by the late policy)", str(len(c.late)))]
     return ('<div class="cards" id="glance">'
             + "".join(f'<div class="card"><b data-key="{key}">{value}</b>{_e(label)}</div>'
                       for key, label, value in cards)

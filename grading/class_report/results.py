@@ -38,6 +38,7 @@ def normalise(res):
         "checks": {part: [c for c in checks[part] if isinstance(c, dict)] for part in PARTS if checks.get(part)},
         "problems": res.get("problems") if isinstance(res.get("problems"), list) else [],
         "sandboxed": res.get("sandboxed") if isinstance(res.get("sandboxed"), bool) else None,
+        "late": res.get("late") if isinstance(res.get("late"), dict) else None,  # grading.deadlines.late_facts
     }
 
 
@@ -50,7 +51,8 @@ def _from_grades_row(row):
             return None
     return {"student_id": row["student_id"], "scores": {p: number(row.get(p)) or 0.0 for p in PARTS},
             "total": number(row.get("total")), "max_total": number(row.get("max_total")) or MAX_TOTAL,
-            "status": row.get("status") or "unknown", "seconds": number(row.get("seconds"))}
+            "status": row.get("status") or "unknown", "seconds": number(row.get("seconds")),
+            "late": {"seconds_late": 3600 * (number(row.get("late_by_hours")) or 0.0), "penalty": number(row.get("penalty")) or 0.0}}
 
 
 def load_class(course_dir):
