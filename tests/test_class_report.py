@@ -261,6 +261,8 @@ def verify_report(course, workdir):
     assert int(number(values["below-count"])) == len(below)
     if len(below) <= class_report.MAX_ROWS:
         assert sorted(tables.get("below", [])) == below
+    late = [r for r in rows if float(r.get("late_by_hours") or 0) > 0]
+    assert int(number(values["late-count"])) == len(late)
 
     # Per check and per mistake: the counts of the result files.
     failed, mistakes = Counter(), defaultdict(set)
