@@ -3,6 +3,7 @@ grading.inbox, grading.intake), the due date and extensions in nbgrader's gradeb
 and what grades.csv and the summary say (grading.grades)."""
 
 import csv
+import re
 import datetime
 import os
 import threading
@@ -250,3 +251,33 @@ def test_grades_csv_shows_time_lateness_and_penalty_with_the_total_after_it(tmp_
     text = grades.summary([late, ontime, unknown, broken])
     assert "1 late submission(s), 2.4 point(s) of late penalties in all" in text
     assert "1 submission(s) without a submission time (no timestamp.txt): not counted late" in text
+
+
+# -- the README says what the code does --------------------------------------------------------------------
+
+def _readme():
+    from tests.course_copy import ROOT
+
+    return " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+
+
+def test_the_readme_lists_the_columns_of_grades_csv():
+
+
+    from grader_tests.points import PARTS
+
+    match = re.search(r"\*\*Read `grades.csv`:\*\* one row per directory in `submitted/`, columns (.*?)\. ", _readme())
+    assert match, "README: the grades.csv bullet is gone"
+    listed = re.findall(r"`(\w+)`", match.group(1).replace("the six parts", " ".join(f"`{p}`" for p in PARTS)))
+    assert listed == grades.COLUMNS
+
+
+def test_the_readme_names_every_policy_setting_with_its_default():
+    text = _readme()
+    for name, trait in LatePenalty.class_traits(config=True).items():
+        if name in ("penalty_method", "max_score"):  # nbgrader's own; the course's maximum by default
+            continue
+        assert f"`c.LatePenalty.{name}`" in text, name
+        default = trait.default_value
+        shown = f'"{default}"' if isinstance(default, str) else f"{default:g}"
+        assert re.search(rf"`c\.LatePenalty\.{name}` \([^)]*{re.escape(shown.strip(chr(34)))}", text), (name, shown)
