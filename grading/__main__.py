@@ -35,6 +35,12 @@ def main(argv=None):
         limits = grading_settings.current()
     except ValueError as error:  # an environment variable that is no valid setting
         parser.error(str(error))
+    from grading.deadlines import Deadlines
+
+    try:
+        Deadlines(config=grading_settings.load_course_config()).due()
+    except ValueError as error:  # a due date nbgrader cannot read: say so before grading anyone
+        parser.error(str(error))
     workers = args.workers or limits.workers or os.cpu_count() or 1
 
     os.chdir(course.ROOT)

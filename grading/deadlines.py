@@ -32,10 +32,16 @@ class Deadlines(Configurable):
     extensions = Dict(value_trait=Float(), help="hours of extension per student id ({'bob': 48})").tag(config=True)
 
     def due(self):
-        """The due date as a naive UTC datetime, or None."""
+        """The due date as a naive UTC datetime, or None. ValueError (one sentence) when it is no time."""
         from nbgrader.utils import parse_utc
 
-        return parse_utc(self.duedate.strip()) if self.duedate.strip() else None
+        if not self.duedate.strip():
+            return None
+        try:
+            return parse_utc(self.duedate.strip())
+        except (ValueError, OverflowError) as error:
+            raise ValueError(f"c.Deadlines.duedate = {self.duedate!r} in nbgrader_config.py is not a time nbgrader can read "
+                             f"({error}); write it as '2026-12-11 17:00:00 UTC'") from None
 
     def extension(self, student_id):
         """The student's extension as a timedelta; None when they have none here."""

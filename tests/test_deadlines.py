@@ -281,3 +281,8 @@ def test_the_readme_names_every_policy_setting_with_its_default():
         default = trait.default_value
         shown = f'"{default}"' if isinstance(default, str) else f"{default:g}"
         assert re.search(rf"`c\.LatePenalty\.{name}` \([^)]*{re.escape(shown.strip(chr(34)))}", text), (name, shown)
+
+
+def test_a_due_date_nbgrader_cannot_read_is_one_sentence():
+    with pytest.raises(ValueError, match=r"c.Deadlines.duedate = 'next friday' in nbgrader_config.py is not a time"):
+        _deadlines(duedate="next friday").due()
