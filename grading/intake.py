@@ -9,6 +9,7 @@ cannot be read or parsed is left out (time unknown, never late) and noted.
 """
 
 import json
+import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ import nbformat
 from grading.cells import ANSWER_ID_OF_PART, GRADE_ID_OF_PART, PART_OF_GRADE_ID
 from grading.course import ASSIGNMENT, NOTEBOOK, STAGED
 from grading.names import printable
-from grading.timestamps import TIMESTAMP, read as read_timestamp, staged_text
+from grading.inbox import read_regular
+from grading.timestamps import TIMESTAMP, TIMESTAMP_LIMIT, Timestamp, parse as parse_timestamp, staged_text
 
 
 @dataclass
@@ -107,6 +109,17 @@ def _restore_test_cell_order(nb):
             nb.cells.insert(ids.index(answer_id), cell)  # the answer moved up by one after the pop
             moved.append(part)
     return moved
+
+
+def read_timestamp(path):
+    """The Timestamp (grading.timestamps) of the file ``path``: Timestamp() when there is none, a note when refused."""
+    if not os.path.lexists(path):
+        return Timestamp()
+    try:
+        data = read_regular(path, TIMESTAMP_LIMIT, too_big=f"over {TIMESTAMP_LIMIT} bytes")
+    except ValueError as reason:
+        return Timestamp(note=f"{TIMESTAMP} refused ({reason}): submission time unknown")
+    return parse_timestamp(data)
 
 
 def take_in(student_dir):

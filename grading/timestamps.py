@@ -1,8 +1,8 @@
 """A submission's timestamp.txt (what ``nbgrader collect`` writes next to the notebook), read as untrusted text.
 
 The file is the student's side of the course directory: it is read only when it is a regular
-file (grading.inbox.read_regular: never through a link, never a FIFO), of at most
-TIMESTAMP_LIMIT bytes, one line of UTF-8, parsed with nbgrader's own rule
+file of at most TIMESTAMP_LIMIT bytes (grading.inbox reads it, and grading.intake again where it
+was staged: never through a link, never a FIFO), one line of UTF-8, parsed with nbgrader's own rule
 (nbgrader.utils.parse_utc, as ``nbgrader autograde`` reads it). What comes out is a naive UTC
 datetime, never the text: the staged copy is rewritten in nbgrader's own format
 (:func:`staged_text`), and a note quotes at most a few escaped characters of a bad file.
@@ -59,21 +59,6 @@ def parse(data):
     if not isinstance(when, datetime):
         return Timestamp(note=f"{TIMESTAMP} ignored (not a time: {_quoted(line)}): submission time unknown")
     return Timestamp(when=when)
-
-
-def read(path):
-    """The Timestamp of the file ``path``: Timestamp() when there is none, a note when it is refused."""
-    import os
-
-    from grading.inbox import read_regular
-
-    if not os.path.lexists(path):
-        return Timestamp()
-    try:
-        data = read_regular(path, TIMESTAMP_LIMIT, too_big=f"over {TIMESTAMP_LIMIT} bytes")
-    except ValueError as reason:
-        return Timestamp(note=f"{TIMESTAMP} refused ({reason}): submission time unknown")
-    return parse(data)
 
 
 def staged_text(when):

@@ -144,7 +144,7 @@ def test_a_malformed_timestamp_is_time_unknown_with_a_note(data, words):
 
 
 def test_a_missing_timestamp_is_time_unknown_without_a_note(tmp_path):
-    assert timestamps.read(tmp_path / "timestamp.txt") == timestamps.Timestamp()
+    assert intake.read_timestamp(tmp_path / "timestamp.txt") == timestamps.Timestamp()
 
 
 def _student(submitted, files):
@@ -175,7 +175,7 @@ def test_a_linked_timestamp_is_refused_and_never_read(tmp_path):
     submission = inbox.read_submission(tmp_path, "alice")
     assert TIMESTAMP not in submission.files
     assert submission.refused == [f"{TIMESTAMP} (a symbolic link; submission time unknown)"]
-    assert "a symbolic link" in timestamps.read(folder / TIMESTAMP).note
+    assert "a symbolic link" in intake.read_timestamp(folder / TIMESTAMP).note
 
 
 def test_a_fifo_timestamp_is_refused_without_blocking(tmp_path):
@@ -183,7 +183,7 @@ def test_a_fifo_timestamp_is_refused_without_blocking(tmp_path):
     os.mkfifo(folder / TIMESTAMP)
     result = {}
     reader = threading.Thread(target=lambda: result.update(s=inbox.read_submission(tmp_path, "alice"),
-                                                           t=timestamps.read(folder / TIMESTAMP)), daemon=True)
+                                                           t=intake.read_timestamp(folder / TIMESTAMP)), daemon=True)
     reader.start()
     reader.join(10)
     assert not reader.is_alive(), "reading a FIFO blocked"
