@@ -20,8 +20,8 @@ import nbformat
 
 from grading.cells import ANSWER_ID_OF_PART, GRADE_ID_OF_PART, PART_OF_GRADE_ID
 from grading.course import ASSIGNMENT, NOTEBOOK, STAGED
-from grading.names import printable
 from grading.inbox import read_regular
+from grading.names import printable
 from grading.timestamps import TIMESTAMP, TIMESTAMP_LIMIT, Timestamp, parse as parse_timestamp, staged_text
 
 
