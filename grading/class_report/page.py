@@ -197,26 +197,28 @@ def _student_row(r):
     return f'<tr data-student="{_e(r["student_id"])}">{_td(r["student_id"])}{_td(total, numeric=True)}'
 
 
+def _status_table(results, heading, table_id):
+    """Student, total and status of ``results`` (at most MAX_ROWS, with a note when cut) as a wide table."""
+    shown, note = _cut(results, "submissions")
+    rows = [f"{_student_row(r)}{_td(r['status'])}</tr>" for r in shown]
+    table = _table(["student", "total", heading], rows, f' id="{table_id}"')
+    return f'<div class="wide">{table}</div>{note}'
+
+
 def _attention_section(c):
     out = ['<h2 id="attention">Needs a look</h2>',
            f'<h3>Not cleanly graded <span class="muted">({len(c.not_clean)})</span></h3>']
     if c.not_clean:
         kinds = Counter(problem_kind(r) for r in c.not_clean)
         out.append("<p>" + "; ".join(f"{_e(kind)}: {count}" for kind, count in kinds.most_common()) + "</p>")
-        shown, note = _cut(c.not_clean, "submissions")
-        rows = [f"{_student_row(r)}{_td(r['status'])}</tr>" for r in shown]
-        table = _table(["student", "total", "reason"], rows, ' id="not-clean"')
-        out.append(f'<div class="wide">{table}</div>{note}')
+        out.append(_status_table(c.not_clean, "reason", "not-clean"))
     else:
         out.append("<p>Every submission was graded cleanly.</p>")
     if c.final_time_outs:
         out.append(f'<h3>Graded, with a final time-out <span class="muted">({len(c.final_time_outs)})</span></h3>')
         out.append('<p class="muted">The code ran past its time in one part on a machine that was not busy (or again '
                    "when graded alone): that part keeps the credit of the checks it passed; nothing to redo.</p>")
-        shown, note = _cut(c.final_time_outs, "submissions")
-        rows = [f"{_student_row(r)}{_td(r['status'])}</tr>" for r in shown]
-        table = _table(["student", "total", "time-out"], rows, ' id="final-time-outs"')
-        out.append(f'<div class="wide">{table}</div>{note}')
+        out.append(_status_table(c.final_time_outs, "time-out", "final-time-outs"))
     out.append(f'<h3>Below the threshold <span class="muted">(total &lt; {c.threshold_points:g} of {c.max_total:g} '
                f"points: {len(c.below)})</span></h3>")
     out.append('<p class="muted">Change the threshold with <code>python -m grading.class_report --threshold 0.6</code> '
