@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export JAX_PLATFORMS := cpu
 export MPLBACKEND := Agg
 
-.PHONY: grade test test-fast report venv sandbox-tool clean
+.PHONY: grade test test-fast report collect venv sandbox-tool clean
 
 venv: $(STAMP)
 
@@ -63,6 +63,11 @@ test-fast: $(STAMP) sandbox-tool
 # The instructor's class report, rebuilt from the stored results without regrading.
 report: $(STAMP)
 	$(PY) -m grading.class_report $(if $(THRESHOLD),--threshold $(THRESHOLD))
+
+# An LMS's submissions download into submitted/ (README, TAs, "From an LMS download"):
+#   make collect FROM=download.zip ROSTER=gradebook.csv [LMS=canvas|moodle|blackboard] [TIMEZONE=...] [ID_COLUMN=...]
+collect: $(STAMP)
+	$(PY) -m grading.collect --from "$(FROM)" --roster "$(ROSTER)" $(if $(LMS),--lms "$(LMS)") $(if $(TIMEZONE),--timezone "$(TIMEZONE)") $(if $(ID_COLUMN),--id-column "$(ID_COLUMN)")
 
 clean:
 	rm -rf autograded feedback gradebook.db grades.csv class_report.html checks.csv .grading
