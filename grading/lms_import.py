@@ -63,7 +63,7 @@ from grading.timestamps import TIMESTAMP, TIMESTAMP_LIMIT, shown
 from grading.timestamps import parse as parse_timestamp
 
 ENTRY_LIMIT = 50_000  # entries in one zip: a class of 1,000 with a few attempts each is far below
-TOTAL_LIMIT = 4 * 2**30  # bytes read from one zip in all
+TOTAL_LIMIT = 2 * 2**30  # bytes read from one zip in all (one notebook is held at a time)
 CHUNK = 1 << 16
 REPORT_COLUMNS = ("entry", "student_id", "action", "reason")
 
@@ -102,7 +102,7 @@ class Candidate:
     entry: str
     student_id: str
     filename: str  # the file's name as the LMS gave it
-    data: bytes
+    info: zipfile.ZipInfo  # read only when its turn comes: one notebook in memory at a time
     submitted_at: datetime | None  # naive UTC, or None: the download holds no time
     attempt: object  # larger is later: Blackboard's attempt date; 0 where the download holds one submission
     order: int  # larger is the later upload within an attempt: Canvas's file id
@@ -337,19 +337,19 @@ class Collector:
         self.state = Path(state)
         self.stamp = stamp
 
-    def keep_aside(self, candidate):
+    def keep_aside(self, candidate, data):
         """Writes an alternative notebook to state/collected/<student>/; returns its path for the report."""
         name = safe_file_name(f"{candidate.order}_{PurePosixPath(candidate.filename).name}")
         if candidate.submitted_at:
             name = safe_file_name(candidate.submitted_at.strftime("%Y-%m-%dT%H-%M-%S") + "_" + PurePosixPath(candidate.filename).name)
         fd = _open_path(self.state, ["collected", candidate.student_id])
         try:
-            _write(fd, name, candidate.data)
+            _write(fd, name, data)
         finally:
             os.close(fd)
         return f"{self.state.name}/collected/{candidate.student_id}/{name}"
 
-    def install(self, candidate):
+    def install(self, candidate, data):
         """(action, reason) after putting ``candidate`` in submitted/<student>/perceptrons/. Raises ValueError."""
         fd = _open_path(self.submitted, [candidate.student_id, ASSIGNMENT])
         try:
@@ -360,10 +360,10 @@ class Collector:
                 raise ValueError(f"submitted/{candidate.student_id}/{ASSIGNMENT}/ holds {reason}: nothing replaced there") from None
             old_time = parse_timestamp(old_stamp).when if old_stamp is not None else None
             new_stamp = (shown(candidate.submitted_at) + "\n").encode() if candidate.submitted_at else None
-            if old is not None and old == candidate.data and old_time == candidate.submitted_at:
+            if old is not None and old == data and old_time == candidate.submitted_at:
                 return "unchanged", "the same notebook is in submitted/ already"
             if old is not None and old_time and candidate.submitted_at and candidate.submitted_at < old_time:
-                where = self.keep_aside(candidate)
+                where = self.keep_aside(candidate, data)
                 return "kept aside", (f"older ({shown(candidate.submitted_at)}) than the submission in submitted/ "
                                       f"({shown(old_time)}), which stays; this one is in {where}")
             backup = ""
@@ -376,7 +376,7 @@ class Collector:
                 finally:
                     os.close(backup_fd)
                 backup = f"; the one it replaced is in {self.state.name}/collect_backup/{self.stamp}/{candidate.student_id}/"
-            _write(fd, NOTEBOOK, candidate.data)
+            _write(fd, NOTEBOOK, data)
             if new_stamp is not None:
                 _write(fd, TIMESTAMP, new_stamp)
             elif old_stamp is not None:
@@ -408,6 +408,91 @@ def zone_of(name):
         raise CollectError(f"TIMEZONE={printable(name)} is not a time zone name (e.g. UTC, Europe/Berlin, America/New_York)") from None
 
 
+def _scan(archive, infos, lms, roster, zone, report):
+    """{student id: [Candidate]} of the entries whose names are safe, follow the LMS's naming and are roster notebooks."""
+    seen, candidates = set(), {}
+    for info in infos:
+        name = info.filename
+        reason = "the zip holds this name twice" if name in seen else _unsafe_name(name) or _kind(info)
+        seen.add(name)
+        if reason:
+            report.add(name, "", "refused", reason)
+            continue
+        student, filename, when, attempt, note, skip = _classify(name, lms, roster, zone)
+        if skip:
+            report.add(name, "", "skipped", skip)
+        elif not filename.lower().endswith(".ipynb"):
+            report.add(name, student.student_id, "skipped", "not a notebook (.ipynb)")
+        else:
+            candidates.setdefault(student.student_id, []).append(
+                Candidate(name, student.student_id, filename, info, when, *attempt, note))
+    return candidates
+
+
+class _Reader:
+    """Reads entries one at a time, each up to the notebook limit, all together up to TOTAL_LIMIT."""
+
+    def __init__(self, archive, limit):
+        self.archive, self.limit, self.total = archive, limit, 0
+
+    def read(self, candidate):
+        """The candidate's bytes (its note extended when they are not JSON). Raises ValueError."""
+        if self.total >= TOTAL_LIMIT:
+            raise ValueError(f"past the {TOTAL_LIMIT // 2**30} GiB read from this download")
+        data = _read_entry(self.archive, candidate.info, min(self.limit, TOTAL_LIMIT - self.total))
+        self.total += len(data)
+        try:
+            json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            candidate.note = "; ".join(filter(None, [candidate.note, "not valid JSON: collected anyway, make grade gives its row the reason"]))
+        return data
+
+
+def _take_student(collector, reader, candidates, report):
+    """Installs the first readable of the student's ranked candidates and keeps the others aside; True if one was taken."""
+    chosen, refused = None, 0
+    for candidate in sorted(candidates, key=Candidate.rank, reverse=True):
+        try:
+            data = reader.read(candidate)
+        except ValueError as why:
+            report.add(candidate.entry, candidate.student_id, "refused", str(why))
+            refused += 1
+            continue
+        if chosen is None:
+            chosen = candidate
+            _install(collector, candidate, data, report, passed_over=refused)
+            continue
+        try:
+            where = collector.keep_aside(candidate, data)
+        except (ValueError, OSError) as why:
+            report.add(candidate.entry, candidate.student_id, "refused", getattr(why, "strerror", None) or str(why))
+            continue
+        why = "an earlier attempt" if candidate.attempt < chosen.attempt else "another notebook of the same submission"
+        report.add(candidate.entry, candidate.student_id, "kept", f"{why}: not graded, kept in {where}")
+    return chosen is not None
+
+
+def _install(collector, candidate, data, report, passed_over):
+    """Puts ``candidate`` into submitted/ and says how in the report."""
+    try:
+        action, detail = collector.install(candidate, data)
+    except (ValueError, OSError) as why:
+        report.add(candidate.entry, candidate.student_id, "refused", getattr(why, "strerror", None) or str(why))
+        return
+    if action == "kept aside":
+        report.add(candidate.entry, candidate.student_id, action, detail)
+        return
+    words = [f"submitted at {shown(candidate.submitted_at)}" if candidate.submitted_at else "submission time unknown"]
+    name = PurePosixPath(candidate.filename).name
+    if name != NOTEBOOK:
+        words.append(f"as {NOTEBOOK} (the LMS named it {printable(name)})")
+    if passed_over:
+        words.append(f"{passed_over} notebook(s) of this student that would come first were refused (see above)")
+    if candidate.note:
+        words.append(candidate.note)
+    report.add(candidate.entry, candidate.student_id, action, "; ".join(words) + detail)
+
+
 def collect(zip_path, roster, submitted, state, lms=None, zone="UTC", stamp=None, limits=None):
     """Collects the download ``zip_path`` for ``roster`` (a grading.roster.Roster) into ``submitted``; the Report.
 
@@ -436,61 +521,18 @@ def collect(zip_path, roster, submitted, state, lms=None, zone="UTC", stamp=None
         report.lms = lms
         for problem in roster.problems:
             report.add("roster", "", "skipped", problem)
-        seen, total, candidates = set(), 0, {}
-        for info in infos:
-            name = info.filename
-            reason = _unsafe_name(name) or _kind(info)
-            if name in seen:
-                reason = "the zip holds this name twice"
-            seen.add(name)
-            if reason:
-                report.add(name, "", "refused", reason)
-                continue
-            student, filename, when, attempt, note, skip = _classify(name, lms, roster, zone)
-            if skip:
-                report.add(name, "", "skipped", skip)
-                continue
-            if not filename.lower().endswith(".ipynb"):
-                report.add(name, student.student_id, "skipped", "not a notebook (.ipynb)")
-                continue
-            try:
-                data = _read_entry(archive, info, min(limits.notebook_limit, TOTAL_LIMIT - total))
-            except ValueError as why:
-                report.add(name, student.student_id, "refused", str(why))
-                continue
-            total += len(data)
-            try:
-                json.loads(data.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
-                note = "; ".join(filter(None, [note, "not valid JSON: collected anyway, make grade gives its row the reason"]))
-            candidates.setdefault(student.student_id, []).append(
-                Candidate(name, student.student_id, filename, data, when, *attempt, note))
+        candidates = _scan(archive, infos, lms, roster, zone, report)
         collector = Collector(submitted, state, stamp, limits)
+        reader = _Reader(archive, limits.notebook_limit)
+        taken = set()
         for student_id in sorted(candidates):
-            ranked = sorted(candidates[student_id], key=Candidate.rank, reverse=True)
-            chosen, others = ranked[0], ranked[1:]
-            try:
-                action, detail = collector.install(chosen)
-            except (ValueError, OSError) as why:
-                report.add(chosen.entry, student_id, "refused", getattr(why, "strerror", None) or str(why))
-                action = None
-            if action:
-                words = [f"submitted at {shown(chosen.submitted_at)}" if chosen.submitted_at else "submission time unknown"]
-                if PurePosixPath(chosen.filename).name != NOTEBOOK:
-                    words.append(f"as {NOTEBOOK} (the LMS named it {printable(PurePosixPath(chosen.filename).name)})")
-                words += [chosen.note] if chosen.note else []
-                report.add(chosen.entry, student_id, action, "; ".join(words) + detail if action != "kept aside" else detail)
-            for other in others:
-                try:
-                    where = collector.keep_aside(other)
-                except (ValueError, OSError) as why:
-                    report.add(other.entry, student_id, "refused", str(why))
-                    continue
-                why = "an earlier attempt" if other.attempt < chosen.attempt else "another notebook of the same submission"
-                report.add(other.entry, student_id, "kept", f"{why}: not graded, kept in {where}")
+            if _take_student(collector, reader, candidates[student_id], report):
+                taken.add(student_id)
         for entry in roster.entries:
             if entry.student_id not in candidates:
                 report.add("-", entry.student_id, "missing", "no notebook of this student in the download")
+            elif entry.student_id not in taken:
+                report.add("-", entry.student_id, "missing", "none of this student's notebooks could be taken (see above)")
     report.report_path = write_report(report, Path(state) / "collect_report.csv")
     return report
 

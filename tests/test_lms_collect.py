@@ -23,14 +23,15 @@ import struct
 import warnings
 import zipfile
 from datetime import datetime
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from grading import collect as collect_command
-from grading import inbox, intake
+from grading import inbox, intake, lms_import
 from grading.lms_import import CollectError, collect
-from grading.roster import RosterError, read_roster
+from grading.roster import DEFAULT_ID_COLUMN, RosterError, read_roster
 from grading.settings import GradingSettings
 from grading.timestamps import parse as parse_timestamp
 
@@ -319,16 +320,21 @@ def test_a_file_that_is_not_a_zip_changes_nothing(course):
 
 # --- hostile entries ----------------------------------------------------------------------------
 
-def _corrupt_size(path, name, declared):
-    """Rewrites the sizes ``name`` declares (local header and central directory) to ``declared``."""
+# Where a field lies in a zip's local file header and central directory header (PKWARE APPNOTE.TXT 4.3.7, 4.3.12:
+# https://pkware.cachefly.net/webdocs/casestudies/APPNOTE.TXT): (format, offset in the local header, in the central one).
+HEADER_FIELDS = {"flags": ("<H", 6, 8), "file_size": ("<I", 22, 24)}
+
+
+def _patch(path, name, field, value):
+    """Sets ``field`` of the entry ``name`` to ``value`` in both of its headers: what a hand-made zip can say."""
     data = bytearray(path.read_bytes())
     encoded = name.encode()
-    for signature, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+    fmt, local, central = HEADER_FIELDS[field]
+    for signature, offset, name_at in ((b"PK\x03\x04", local, 30), (b"PK\x01\x02", central, 46)):
         start = data.find(signature)
         while start != -1:
-            name_at = start + (30 if signature == b"PK\x03\x04" else 46)
-            if data[name_at:name_at + len(encoded)] == encoded:
-                struct.pack_into("<I", data, start + offset, declared)
+            if data[start + name_at:start + name_at + len(encoded)] == encoded:
+                struct.pack_into(fmt, data, start + offset, value)
             start = data.find(signature, start + 4)
     path.write_bytes(bytes(data))
 
@@ -348,7 +354,7 @@ def test_hostile_entries_are_refused_one_by_one(course):
         ("jonesbob_1002_8_perceptrons.ipynb", _notebook("again")),
     ]
     zip_path = _zip(course / "hostile.zip", entries)
-    _corrupt_size(zip_path, "leecarol_1003_6_perceptrons.ipynb", 100)
+    _patch(zip_path, "leecarol_1003_6_perceptrons.ipynb", "file_size", 100)
     report = _run(course, zip_path, _write(course / "grades.csv", CANVAS_ROSTER),
                   limits=GradingSettings(notebook_limit=200_000))
     refused = [(line.entry, line.reason) for line in report.lines if line.action == "refused"]
@@ -358,7 +364,8 @@ def test_hostile_entries_are_refused_one_by_one(course):
     assert reasons["smithalice_1001_3_perceptrons.ipynb"] == "a symbolic link"
     assert reasons["smithalice_1001_4_perceptrons\\x1b[2J.ipynb"] == "a name with control characters"
     assert "over the limit of 200000 bytes" in reasons["smithalice_1001_5_perceptrons.ipynb"]
-    assert "damaged" in reasons["leecarol_1003_6_perceptrons.ipynb"] or "declares" in reasons["leecarol_1003_6_perceptrons.ipynb"]
+    # zipfile stops at the declared size, and the CRC then tells the rest was left unread
+    assert reasons["leecarol_1003_6_perceptrons.ipynb"].startswith("damaged or unreadable (Bad CRC-32")
     assert "backslash" in reasons["smithalice_1001_7_..\\..\\evil.ipynb"]
     assert [reason for entry, reason in refused if entry == "jonesbob_1002_8_perceptrons.ipynb"] == ["the zip holds this name twice"]
     assert len(refused) == 8
@@ -372,6 +379,22 @@ def test_a_bomb_stops_at_the_limit(course):
     assert zip_path.stat().st_size < 20_000
     report = _run(course, zip_path, _write(course / "grades.csv", CANVAS_ROSTER), limits=GradingSettings(notebook_limit=1_000_000))
     assert [line.action for line in report.lines if line.student_id == "alice"] == ["refused", "missing"]
+
+
+def test_a_refused_latest_attempt_leaves_the_one_before_graded_and_said(course):
+    earlier = _notebook("earlier")
+    zip_path = _zip(course / "gradebook.zip", [
+        ("Perceptrons_asmith_attempt_2026-12-10-09-00-00_perceptrons.ipynb", earlier),
+        ("Perceptrons_asmith_attempt_2026-12-11-09-00-00_perceptrons.ipynb", b"0" * 3_000_000),
+        ("Perceptrons_bob_j_attempt_2026-12-11-09-00-00_perceptrons.ipynb", b"secret"),
+    ])
+    _patch(zip_path, "Perceptrons_bob_j_attempt_2026-12-11-09-00-00_perceptrons.ipynb", "flags", 0x1)  # encrypted
+    report = _run(course, zip_path, _write(course / "gc.xls", BLACKBOARD_GRADES, "utf-16"),
+                  limits=GradingSettings(notebook_limit=1_000_000))
+    assert _graded(course, "asmith") == earlier and _timestamp(course, "asmith").startswith("2026-12-10 09:00:00")
+    assert "1 notebook(s) of this student that would come first were refused" in _lines(report, "taken")["asmith"].reason
+    assert _lines(report, "refused")["bob_j"].reason == "encrypted"
+    assert _lines(report, "missing")["bob_j"].reason.startswith("none of this student's notebooks could be taken")
 
 
 def test_a_notebook_that_is_not_json_is_collected_with_a_note(course):
@@ -436,6 +459,17 @@ def test_a_download_without_times_replaces_a_timed_one_only_with_a_backup(course
     assert (backup / "perceptrons.ipynb").read_bytes() == b"hand-made"
     assert (backup / "timestamp.txt").read_text() == "2026-12-11 10:00:00 UTC\n"
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_the_readme_names_the_layouts_and_the_id_columns():
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8").split())
+    section = readme[readme.index("**From an LMS download:**"):readme.index("**Plain nbgrader works too**")]
+    for lms in ("canvas", "blackboard"):
+        assert lms_import.NAMING[lms] in section
+    for lms, column in DEFAULT_ID_COLUMN.items():
+        assert f"`{column}`" in section, lms
+    assert f"({GradingSettings().notebook_limit // 2**20} MiB;" in section
+    assert ".grading/collect_report.csv" in section and "make collect FROM=" in section
 
 
 # --- the command line ---------------------------------------------------------------------------
