@@ -91,6 +91,7 @@ class Roster:
     problems: list = field(default_factory=list)  # sentences, one per row or id left out
     header: tuple = ()  # the file's columns, in order
     source: str = ""
+    points_possible: dict = field(default_factory=dict)  # Canvas's "Points Possible" row: {column: points}
 
     def by_student_id(self, student_id):
         return next((entry for entry in self.entries if entry.student_id == student_id), None)
@@ -186,6 +187,8 @@ def read_roster(path, lms=None, id_column=None):
     candidates = []
     for number, row in enumerate(rows[1:], start=2):
         cells = dict(zip(header, (cell.strip() for cell in row)))
+        if lms == "canvas" and cells.get("Student", "").lower().startswith("points possible"):
+            roster.points_possible = cells
         entry, problem = _entry(lms, cells, id_column, number)
         if problem:
             roster.problems.append(f"roster line {number}: {problem}")
