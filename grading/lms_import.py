@@ -162,9 +162,17 @@ def _kind(info):
     return None
 
 
+def _match(lms, name):
+    """The LMS's naming matched on ``name``, or on it without one top folder (a download unpacked and zipped again)."""
+    match = PATTERNS[lms].fullmatch(name)
+    if match is None and "/" in name:
+        match = PATTERNS[lms].fullmatch(name.split("/", 1)[1])
+    return match
+
+
 def detect_lms(names):
     """The LMS whose naming the most entries follow, or None."""
-    counts = {lms: sum(1 for name in names if PATTERNS[lms].fullmatch(name)) for lms in LMS_NAMES}
+    counts = {lms: sum(1 for name in names if _match(lms, name)) for lms in LMS_NAMES}
     best = max(counts, key=counts.get)
     if counts[best] == 0 or list(counts.values()).count(counts[best]) > 1:
         return None
@@ -203,7 +211,7 @@ def _blackboard_student(prefix, roster):
 
 def _classify(name, lms, roster, zone):
     """(roster entry or None, filename, submitted_at, (attempt, order), note, skip reason) of an entry's name."""
-    match = PATTERNS[lms].fullmatch(name)
+    match = _match(lms, name)
     if not match:
         return None, "", None, (), "", f"the name does not follow {lms.capitalize()}'s naming {NAMING[lms]}"
     if lms == "canvas":
@@ -360,7 +368,8 @@ class Collector:
                 raise ValueError(f"submitted/{candidate.student_id}/{ASSIGNMENT}/ holds {reason}: nothing replaced there") from None
             old_time = parse_timestamp(old_stamp).when if old_stamp is not None else None
             new_stamp = (shown(candidate.submitted_at) + "\n").encode() if candidate.submitted_at else None
-            if old is not None and old == data and old_time == candidate.submitted_at:
+            if old is not None and old == data and candidate.submitted_at in (None, old_time):
+                # the same notebook: a timestamp.txt written by hand for a download without times stays
                 return "unchanged", "the same notebook is in submitted/ already"
             if old is not None and old_time and candidate.submitted_at and candidate.submitted_at < old_time:
                 where = self.keep_aside(candidate, data)
@@ -381,6 +390,7 @@ class Collector:
                 _write(fd, TIMESTAMP, new_stamp)
             elif old_stamp is not None:
                 os.unlink(TIMESTAMP, dir_fd=fd)
+                backup += f" (with its {TIMESTAMP}, which no longer applies: this download holds no time)"
             return "taken", backup
         finally:
             os.close(fd)

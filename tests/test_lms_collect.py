@@ -216,6 +216,14 @@ def test_canvas_download_late_flags_renamed_files_and_strangers(course):
     assert {(row["student_id"], row["action"]) for row in rows} >= {("alice", "taken"), ("bob", "taken"), ("carol", "missing")}
 
 
+def test_a_download_unpacked_and_zipped_again_in_a_folder_is_read(course):
+    zip_path = _zip(course / "again.zip", [("submissions/", b""), ("submissions/jonesbob_1002_70010_perceptrons.ipynb", _notebook("b")),
+                                           ("__MACOSX/submissions/._jonesbob_1002_70010_perceptrons.ipynb", b"\0\5\26\7")])
+    report = _run(course, zip_path, _write(course / "grades.csv", CANVAS_ROSTER))
+    assert report.lms == "canvas" and set(_lines(report, "taken")) == {"bob"}
+    assert "does not follow Canvas's naming" in _lines(report, "skipped")[""].reason  # macOS's resource fork
+
+
 def test_a_collected_canvas_notebook_is_a_normal_submission(course, monkeypatch):
     zip_path = _zip(course / "submissions.zip", [("leecarol_1003_70002_perceptrons.ipynb", _notebook("carol"))])
     _run(course, zip_path, _write(course / "grades.csv", CANVAS_ROSTER))
@@ -459,6 +467,10 @@ def test_a_download_without_times_replaces_a_timed_one_only_with_a_backup(course
     assert (backup / "perceptrons.ipynb").read_bytes() == b"hand-made"
     assert (backup / "timestamp.txt").read_text() == "2026-12-11 10:00:00 UTC\n"
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+    # A time the TA writes by hand stays when the same download is collected again.
+    (folder / "timestamp.txt").write_text("2026-12-12 10:00:00 UTC\n")
+    report = _run(course, zip_path, _write(course / "grades.csv", CANVAS_ROSTER), stamp="y")
+    assert set(_lines(report, "unchanged")) == {"alice"} and _timestamp(course, "alice") == "2026-12-12 10:00:00 UTC\n"
 
 
 def test_the_readme_names_the_layouts_and_the_id_columns():
