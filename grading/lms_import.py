@@ -65,6 +65,7 @@ from grading.timestamps import parse as parse_timestamp
 ENTRY_LIMIT = 50_000  # entries in one zip: a class of 1,000 with a few attempts each is far below
 TOTAL_LIMIT = 2 * 2**30  # bytes read from one zip in all (one notebook is held at a time)
 CHUNK = 1 << 16
+SHOWN_NAME = 200  # characters of an entry's name in the report (a zip name can be 64 KiB)
 REPORT_COLUMNS = ("entry", "student_id", "action", "reason")
 
 CANVAS = re.compile(r"(?P<sortable>[^_/]*)_(?:(?P<late>late)_)?(?P<key>\d+)_(?P<order>\d+)_(?P<filename>[^/]+)", re.IGNORECASE)
@@ -121,7 +122,10 @@ class Report:
     report_path: Path | None = None
 
     def add(self, entry, student_id, action, reason):
-        self.lines.append(Line(printable(entry), student_id, action, reason))
+        shown_entry = printable(entry)
+        if len(shown_entry) > SHOWN_NAME:
+            shown_entry = shown_entry[:SHOWN_NAME] + "..."
+        self.lines.append(Line(shown_entry, student_id, action, reason))
 
     def count(self, action):
         return sum(1 for line in self.lines if line.action == action)
