@@ -44,6 +44,8 @@ def main(argv=None):
     print(report.text())
     shown_path = report.report_path.relative_to(ROOT) if report.report_path.is_relative_to(ROOT) else report.report_path
     print(f"{report.summary()}; report: {printable(shown_path)}")
+    if report.warning:
+        print(report.warning, file=sys.stderr)
     return 0
 
 

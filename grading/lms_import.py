@@ -120,6 +120,7 @@ class Report:
     lms: str = ""
     lines: list = field(default_factory=list)
     report_path: Path | None = None
+    warning: str = ""  # one sentence when the roster and the download do not match at all
 
     def add(self, entry, student_id, action, reason):
         shown_entry = printable(entry)
@@ -213,6 +214,14 @@ def _blackboard_student(prefix, roster):
     return max(found, key=lambda entry: len(entry.lms_user_id)) if found else None
 
 
+class NotInRoster(str):
+    """A skip reason that says the entry's student is not in the roster (counted for the report's warning)."""
+
+
+def _stranger(student, who, more=""):
+    return None if student else NotInRoster(f"{who} is not in the roster{more}")
+
+
 def _classify(name, lms, roster, zone):
     """(roster entry or None, filename, submitted_at, (attempt, order), note, skip reason) of an entry's name."""
     match = _match(lms, name)
@@ -222,7 +231,7 @@ def _classify(name, lms, roster, zone):
         student = roster.by_lms_user_id(match["key"])
         who = f"Canvas user {match['key']} ({match['sortable']})"
         note = "Canvas marked it late; the download holds no time: submission time unknown" if match["late"] else ""
-        return student, match["filename"], None, (0, int(match["order"])), note, None if student else f"{who} is not in the roster"
+        return student, match["filename"], None, (0, int(match["order"])), note, _stranger(student, who)
     if lms == "moodle":
         if match["plugin"] != "file":
             return None, "", None, (), "", f"a Moodle {match['plugin']} submission, not a file"
@@ -232,7 +241,7 @@ def _classify(name, lms, roster, zone):
         else:  # a participants export: no participant numbers, so the full name
             student = roster.by_name(match["fullname"])
         who = f"Moodle participant {match['key']} ({match['fullname']})"
-        return student, filename, None, (0, 0), "", None if student else f"{who} is not in the roster (or not once)"
+        return student, filename, None, (0, 0), "", _stranger(student, who, " (or not once)")
     student = _blackboard_student(match["prefix"], roster)
     if match["receipt"]:
         return None, "", None, (), "", "Blackboard's receipt of the attempt (its date is read from the file names)"
@@ -241,7 +250,7 @@ def _classify(name, lms, roster, zone):
     except ValueError:
         return None, "", None, (), "", f"the attempt date {match['date']} is not a date"
     who = f"Blackboard user {match['prefix'].rpartition('_')[2]}"
-    return student, match["filename"], when, (when, 0), "", None if student else f"{who} is not in the roster"
+    return student, match["filename"], when, (when, 0), "", _stranger(student, who)
 
 
 def _open_dir(parent_fd, name):
@@ -423,8 +432,9 @@ def zone_of(name):
 
 
 def _scan(archive, infos, lms, roster, zone, report):
-    """{student id: [Candidate]} of the entries whose names are safe, follow the LMS's naming and are roster notebooks."""
-    seen, candidates = set(), {}
+    """({student id: [Candidate]}, how many entries named a student not in the roster) of the entries whose names
+    are safe, follow the LMS's naming and are roster notebooks."""
+    seen, candidates, strangers = set(), {}, 0
     for info in infos:
         name = info.filename
         reason = "the zip holds this name twice" if name in seen else _unsafe_name(name) or _kind(info)
@@ -434,13 +444,14 @@ def _scan(archive, infos, lms, roster, zone, report):
             continue
         student, filename, when, attempt, note, skip = _classify(name, lms, roster, zone)
         if skip:
-            report.add(name, "", "skipped", skip)
+            strangers += isinstance(skip, NotInRoster)
+            report.add(name, "", "skipped", str(skip))
         elif not filename.lower().endswith(".ipynb"):
             report.add(name, student.student_id, "skipped", "not a notebook (.ipynb)")
         else:
             candidates.setdefault(student.student_id, []).append(
                 Candidate(name, student.student_id, filename, info, when, *attempt, note))
-    return candidates
+    return candidates, strangers
 
 
 class _Reader:
@@ -535,7 +546,10 @@ def collect(zip_path, roster, submitted, state, lms=None, zone="UTC", stamp=None
         report.lms = lms
         for problem in roster.problems:
             report.add("roster", "", "skipped", problem)
-        candidates = _scan(archive, infos, lms, roster, zone, report)
+        candidates, strangers = _scan(archive, infos, lms, roster, zone, report)
+        if strangers and not candidates:
+            report.warning = (f"none of the {strangers} file(s) of the download belongs to a student of the roster "
+                              f"({len(roster.entries)} student(s)): is the roster this course's, and its LMS ids this download's?")
         collector = Collector(submitted, state, stamp, limits)
         reader = _Reader(archive, limits.notebook_limit)
         taken = set()

@@ -301,6 +301,14 @@ def test_a_collected_blackboard_attempt_is_graded_with_its_time(course, monkeypa
 # --- which LMS ----------------------------------------------------------------------------------
 
 
+def test_a_roster_that_matches_no_one_is_said_in_one_sentence(course):
+    zip_path = _zip(course / "s.zip", [("smithalice_9001_1_perceptrons.ipynb", _notebook("a")),
+                                       ("jonesbob_9002_2_perceptrons.ipynb", _notebook("b"))])
+    report = _run(course, zip_path, _write(course / "grades.csv", CANVAS_ROSTER))
+    assert report.warning.startswith("none of the 2 file(s) of the download belongs to a student of the roster (3 student(s))")
+    assert not any((course / "submitted").iterdir())
+
+
 def test_the_lms_is_recognised_or_forced_or_one_sentence(course):
     roster = _write(course / "grades.csv", CANVAS_ROSTER)
     odd = _zip(course / "odd.zip", [("alice/perceptrons.ipynb", _notebook("a"))])
