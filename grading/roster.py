@@ -44,7 +44,8 @@ from grading.names import printable
 
 LMS_NAMES = ("canvas", "moodle", "blackboard")
 ROSTER_LIMIT = 20 * 2**20  # bytes: a 10,000-student gradebook with 100 columns is about 10 MB
-STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")  # a safe folder name, and a plain nbgrader id
+# A safe folder name and a plain nbgrader id (an email-like SIS login, alice@uni.edu, is one too).
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+@-]{0,99}")
 MOODLE_PARTICIPANT = re.compile(r"participant\s*(\d+)", re.IGNORECASE)
 # The columns each export must have (any of each tuple), by LMS.
 REQUIRED = {
@@ -234,7 +235,7 @@ def _entry(lms, cells, id_column, number):
     if not raw_id:
         return None, f"{who} has no {id_column}: left out (choose another column with ID_COLUMN=)"
     if not STUDENT_ID.fullmatch(raw_id):
-        return None, (f"{who}'s {id_column} {printable(raw_id)!r} cannot be a student id (letters, digits, . _ + -; "
+        return None, (f"{who}'s {id_column} {printable(raw_id)!r} cannot be a student id (letters, digits, . _ + - @; "
                       "at most 100; not starting with . or -): left out")
     return RosterEntry(student_id=raw_id, name=name, lms_user_id=lms_id, lms=lms, row=number, sortable_name=sortable,
                        columns=tuple(cells.items()), **extra), None

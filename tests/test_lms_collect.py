@@ -155,13 +155,15 @@ def test_a_roster_in_windows_1252_keeps_its_names(tmp_path):
 
 
 def test_duplicate_and_unusable_ids_leave_out_their_rows_with_a_reason(tmp_path):
-    text = CANVAS_ROSTER + '"Smith, Alicia",1004,S-4,alice,Section B,\n"Evil, Eve",1005,S-5,../eve,A,\n"Nobody, Ned",1006,S-6,,A,\n'
+    text = CANVAS_ROSTER + ('"Smith, Alicia",1004,S-4,alice,Section B,\n"Evil, Eve",1005,S-5,../eve,A,\n"Nobody, Ned",1006,S-6,,A,\n'
+                            '"Mail, Mo",1007,S-7,mo@uni.example,A,\n"Mark, Up",1008,S-8,<b>up,A,\n')
     roster = read_roster(_write(tmp_path / "grades.csv", text))
-    assert [e.student_id for e in roster.entries] == ["bob", "carol"]
+    assert [e.student_id for e in roster.entries] == ["bob", "carol", "mo@uni.example"]
     problems = " | ".join(roster.problems)
     assert "'alice' is on lines 3, 7" in problems
     assert "'../eve' cannot be a student id" in problems
     assert "Ned Nobody has no SIS Login ID" in problems
+    assert "'<b>up' cannot be a student id" in problems
 
 
 @pytest.mark.parametrize("text, words", [
