@@ -43,6 +43,7 @@ replaced in one step (a temporary file and a rename).
 """
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -65,6 +66,7 @@ from grading.timestamps import parse as parse_timestamp
 ENTRY_LIMIT = 50_000  # entries in one zip: a class of 1,000 with a few attempts each is far below
 TOTAL_LIMIT = 2 * 2**30  # bytes read from one zip in all (one notebook is held at a time)
 CHUNK = 1 << 16
+ASIDE_DIGEST = 12  # hex digits of a kept notebook's SHA-256 in its name
 SHOWN_NAME = 200  # characters of an entry's name in the report (a zip name can be 64 KiB)
 REPORT_COLUMNS = ("entry", "student_id", "action", "reason")
 
@@ -359,10 +361,14 @@ class Collector:
         self.stamp = stamp
 
     def keep_aside(self, candidate, data):
-        """Writes an alternative notebook to state/collected/<student>/; returns its path for the report."""
-        name = safe_file_name(f"{candidate.order}_{PurePosixPath(candidate.filename).name}")
-        if candidate.submitted_at:
-            name = safe_file_name(candidate.submitted_at.strftime("%Y-%m-%dT%H-%M-%S") + "_" + PurePosixPath(candidate.filename).name)
+        """Writes an alternative notebook to state/collected/<student>/; returns its path for the report.
+
+        Its name: the attempt's time (or the upload order), the start of the bytes' SHA-256 (two
+        different files never share a name; the same file collected again does) and the LMS's name.
+        """
+        when = candidate.submitted_at.strftime("%Y-%m-%dT%H-%M-%S") if candidate.submitted_at else str(candidate.order)
+        digest = hashlib.sha256(data).hexdigest()[:ASIDE_DIGEST]
+        name = safe_file_name(f"{when}_{digest}_{PurePosixPath(candidate.filename).name}")
         fd = _open_path(self.state, ["collected", candidate.student_id])
         try:
             _write(fd, name, data)
@@ -474,8 +480,13 @@ class _Reader:
 
 
 def _take_student(collector, reader, candidates, report):
-    """Installs the first readable of the student's ranked candidates and keeps the others aside; True if one was taken."""
-    chosen, refused = None, 0
+    """Installs the first readable of the student's ranked candidates and keeps the others aside; True if one was taken.
+
+    Two different notebooks that rank the same (one attempt, both named as the course's, no upload
+    order: a Moodle download with the file twice) could each be the submission: none is taken then,
+    all are kept aside, and the report says so. One notebook is held in memory besides the chosen.
+    """
+    chosen, chosen_data, refused, rivals = None, None, 0, []
     for candidate in sorted(candidates, key=Candidate.rank, reverse=True):
         try:
             data = reader.read(candidate)
@@ -484,17 +495,31 @@ def _take_student(collector, reader, candidates, report):
             refused += 1
             continue
         if chosen is None:
-            chosen = candidate
-            _install(collector, candidate, data, report, passed_over=refused)
+            chosen, chosen_data = candidate, data
             continue
+        rival = candidate.rank() == chosen.rank() and data != chosen_data
         try:
             where = collector.keep_aside(candidate, data)
         except (ValueError, OSError) as why:
             report.add(candidate.entry, candidate.student_id, "refused", getattr(why, "strerror", None) or str(why))
             continue
+        if rival:
+            rivals.append(candidate)
+            report.add(candidate.entry, candidate.student_id, "refused",
+                       f"one of several different notebooks that could each be the submission: not graded, kept in {where}")
+            continue
         why = "an earlier attempt" if candidate.attempt < chosen.attempt else "another notebook of the same submission"
         report.add(candidate.entry, candidate.student_id, "kept", f"{why}: not graded, kept in {where}")
-    return chosen is not None
+    if chosen is None:
+        return False
+    if rivals:
+        where = collector.keep_aside(chosen, chosen_data)
+        report.add(chosen.entry, chosen.student_id, "refused",
+                   f"{len(rivals) + 1} different notebooks could each be the submission, so none is taken: all kept in "
+                   f"{where.rpartition('/')[0]}/; put the right one in submitted/{chosen.student_id}/{ASSIGNMENT}/{NOTEBOOK}")
+        return False
+    _install(collector, chosen, chosen_data, report, passed_over=refused)
+    return True
 
 
 def _install(collector, candidate, data, report, passed_over):

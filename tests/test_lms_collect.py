@@ -16,6 +16,7 @@ The fixture zips and rosters are built here, following each LMS's documented nam
 """
 
 import csv
+import hashlib
 import json
 import os
 import stat
@@ -110,6 +111,11 @@ def _graded(course, student):
 def _timestamp(course, student):
     path = course / "submitted" / student / "perceptrons" / "timestamp.txt"
     return path.read_text() if path.exists() else None
+
+
+def _aside(when, data, name="perceptrons.ipynb"):
+    """The name make collect gives a notebook it keeps aside (grading.lms_import.Collector.keep_aside)."""
+    return f"{when}_{hashlib.sha256(data).hexdigest()[:12]}_{name}"
 
 
 def _tree(root):
@@ -207,7 +213,7 @@ def test_canvas_download_late_flags_renamed_files_and_strangers(course):
     assert "Canvas marked it late" in taken["bob"].reason
     kept = [line for line in report.lines if line.action == "kept"]
     assert [line.student_id for line in kept] == ["alice"]
-    assert (course / ".grading" / "collected" / "alice" / "70001_perceptrons.ipynb").read_bytes() == old
+    assert (course / ".grading" / "collected" / "alice" / _aside("70001", old)).read_bytes() == old
     skipped = {line.entry: line.reason for line in report.lines if line.action == "skipped"}
     assert skipped["smithalice_1001_70021_notes.pdf"] == "not a notebook (.ipynb)"
     assert "Canvas user 1777 (strangersam) is not in the roster" in skipped["strangersam_1777_70030_perceptrons.ipynb"]
@@ -255,6 +261,24 @@ def test_moodle_download_in_folders_or_flat(course, separator):
         f"Carl Unknown_2099_assignsubmission_file_{separator}perceptrons.ipynb"]
 
 
+def test_the_same_file_twice_in_moodle_is_taken_once_and_two_different_ones_are_refused(course):
+    same, one, other = _notebook("alice"), _notebook("bob 1"), _notebook("bob 2")
+    zip_path = _zip(course / "moodle.zip", [
+        ("Alice Smith_2001_assignsubmission_file_/perceptrons.ipynb", same),
+        ("Alice Smith_2001_assignsubmission_file_perceptrons.ipynb", same),
+        ("Bob Jones_2002_assignsubmission_file_/perceptrons.ipynb", one),
+        ("Bob Jones_2002_assignsubmission_file_perceptrons.ipynb", other),  # the flat name of the same file: both kept
+    ])
+    report = _run(course, zip_path, _write(course / "worksheet.csv", MOODLE_WORKSHEET))
+    assert _graded(course, "alice") == same
+    assert not (course / "submitted" / "bob").exists()
+    bob = [line for line in report.lines if line.student_id == "bob"]
+    assert [line.action for line in bob] == ["refused", "refused", "missing"]
+    assert "2 different notebooks could each be the submission, so none is taken" in bob[1].reason
+    kept = sorted(p.read_bytes() for p in (course / ".grading" / "collected" / "bob").iterdir())
+    assert kept == sorted([one, other])
+
+
 def test_moodle_with_a_participants_export_matches_full_names(course):
     zip_path = _zip(course / "moodle.zip", [("Alice Smith_2001_assignsubmission_file_/perceptrons.ipynb", _notebook("a"))])
     report = _run(course, zip_path, _write(course / "participants.csv", MOODLE_PARTICIPANTS))
@@ -285,7 +309,7 @@ def test_blackboard_attempts_the_latest_counts_with_its_time(course):
     assert _timestamp(course, "bob_j").strip() == "2026-12-11 15:00:00 UTC"
     kept = [line for line in report.lines if line.action == "kept"]
     assert len(kept) == 1 and "an earlier attempt" in kept[0].reason
-    assert (course / ".grading" / "collected" / "asmith" / "2026-12-10T08-00-00_perceptrons.ipynb").read_bytes() == first
+    assert (course / ".grading" / "collected" / "asmith" / _aside("2026-12-10T08-00-00", first)).read_bytes() == first
     receipts = [line for line in report.lines if line.entry.endswith(".txt")]
     assert len(receipts) == 2 and all(line.action == "skipped" for line in receipts)
 
@@ -450,7 +474,7 @@ def test_importing_again_never_loses_a_submission(course):
     report = _run(course, older, roster, stamp="two")
     assert _graded(course, "asmith") == late and _timestamp(course, "asmith").startswith("2026-12-11 12:00:00")
     assert "older (2026-12-09 12:00:00 UTC)" in _lines(report, "kept aside")["asmith"].reason
-    assert (course / ".grading" / "collected" / "asmith" / "2026-12-09T12-00-00_perceptrons.ipynb").read_bytes() == early
+    assert (course / ".grading" / "collected" / "asmith" / _aside("2026-12-09T12-00-00", early)).read_bytes() == early
     # The same download again changes nothing.
     assert set(_lines(_run(course, first, roster, stamp="three"), "unchanged")) == {"asmith"}
     assert not (course / ".grading" / "collect_backup").exists()
