@@ -33,9 +33,10 @@ from the zip: what is written goes to paths made here from the roster's student 
 
 Per student the latest attempt counts (Blackboard: by attempt date; Canvas: by the file id, which
 grows with every upload), and in it the notebook named perceptrons.ipynb (or so renamed by the LMS
-or the browser: ``perceptrons-1.ipynb``, ``perceptrons (2).ipynb``); with no such name, the only
-notebook. Every other notebook taken from the zip is kept for the TA in
-``.grading/collected/<student>/``. Importing again never loses a submission: a submission in
+or the browser: ``perceptrons-1.ipynb``, ``perceptrons (2).ipynb``), else another notebook; among
+equals the later upload. Every other notebook taken from the zip is kept for the TA in
+``.grading/collected/<student>/``; two different notebooks that still rank the same (Moodle has no
+upload order) could each be the submission, so neither is taken and both are kept there. Importing again never loses a submission: a submission in
 submitted/ whose time is later than the download's stays, and one that is replaced is first copied
 to ``.grading/collect_backup/<import time>/<student>/``. Nothing is written through a link:
 submitted/, the student's folders and files are opened without following links, and files are
