@@ -183,7 +183,8 @@ def read_roster(path, lms=None, id_column=None):
     id_column = id_column or DEFAULT_ID_COLUMN[lms]
     if id_column not in header:
         raise RosterError(f"the roster {printable(path)} has no column {printable(id_column)!r} for the student id "
-                          f"(its columns: {printable(', '.join(header))})")
+                          f"(its columns: {printable(', '.join(header[:12]))}): name the column that holds it with "
+                          "ID_COLUMN= (a Canvas export made without SIS permission has no SIS columns: ID_COLUMN=ID)")
     roster = Roster(lms=lms, id_column=id_column, header=header, source=str(path))
     candidates = []
     for number, row in enumerate(rows[1:], start=2):

@@ -176,7 +176,8 @@ def test_duplicate_and_unusable_ids_leave_out_their_rows_with_a_reason(tmp_path)
     ("Name,Mark\nAlice,3\n", "none of the columns"),
     ("", "is empty"),
     ("Student,SIS Login ID\n\"Smith, Alice\",alice\n", "no column 'ID'"),
-], ids=["unknown_columns", "empty", "canvas_without_id"])
+    ("Student,ID,Section\n\"Smith, Alice\",1001,A\n", "no column 'SIS Login ID' for the student id .*ID_COLUMN=ID"),
+], ids=["unknown_columns", "empty", "canvas_without_id", "canvas_without_sis"])
 def test_a_file_that_is_not_a_roster_is_one_sentence(tmp_path, text, words):
     with pytest.raises(RosterError, match=words) as error:
         read_roster(_write(tmp_path / "r.csv", text))
