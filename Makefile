@@ -18,7 +18,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export JAX_PLATFORMS := cpu
 export MPLBACKEND := Agg
 
-.PHONY: grade test test-fast report venv sandbox-tool clean
+.PHONY: grade test test-fast report collect export venv sandbox-tool clean
 
 venv: $(STAMP)
 
@@ -63,6 +63,16 @@ test-fast: $(STAMP) sandbox-tool
 # The instructor's class report, rebuilt from the stored results without regrading.
 report: $(STAMP)
 	$(PY) -m grading.class_report $(if $(THRESHOLD),--threshold $(THRESHOLD))
+
+# An LMS's submissions download into submitted/ (README, TAs, "From an LMS download"):
+#   make collect FROM=download.zip ROSTER=gradebook.csv [LMS=canvas|moodle|blackboard] [TIMEZONE=...] [ID_COLUMN=...]
+collect: $(STAMP)
+	$(PY) -m grading.collect --from "$(FROM)" --roster "$(ROSTER)" $(if $(LMS),--lms "$(LMS)") $(if $(TIMEZONE),--timezone "$(TIMEZONE)") $(if $(ID_COLUMN),--id-column "$(ID_COLUMN)")
+
+# grades.csv for the LMS's gradebook import, exports/<lms>_grades.csv (README, TAs, "Grades to the LMS"):
+#   make export ROSTER=gradebook.csv [LMS=canvas|moodle] [COLUMN="Perceptrons (5501)"] [ID_COLUMN=...]
+export: $(STAMP)
+	$(PY) -m grading.lms_export --roster "$(ROSTER)" $(if $(LMS),--lms "$(LMS)") $(if $(COLUMN),--column "$(COLUMN)") $(if $(ID_COLUMN),--id-column "$(ID_COLUMN)")
 
 clean:
 	rm -rf autograded feedback gradebook.db grades.csv class_report.html checks.csv .grading
