@@ -28,8 +28,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grading import lms_feedback
 from grading.atomic import write_atomically
-from grading.course import ASSIGNMENT, GRADES_CSV, ROOT
+from grading.course import ASSIGNMENT, FEEDBACK, GRADES_CSV, ROOT, STATE
 from grading.names import printable, spreadsheet_cell
 from grading.roster import RosterError, read_roster
 
@@ -213,6 +214,8 @@ def main(argv=None):
     parser.add_argument("--id-column", default="", help="the roster column that holds the student id (as for make collect)")
     parser.add_argument("--grades", default=str(GRADES_CSV), help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(ROOT / "exports"), help=argparse.SUPPRESS)
+    parser.add_argument("--feedback", default=str(FEEDBACK), help=argparse.SUPPRESS)
+    parser.add_argument("--collect-report", default=str(STATE / lms_feedback.COLLECT_REPORT), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.roster:
         print("make export needs the roster: make export LMS=canvas|moodle ROSTER=path/to/gradebook.csv", file=sys.stderr)
@@ -234,6 +237,14 @@ def main(argv=None):
               f"{printable(', '.join(result.without_grade[:10]))}{' ...' if len(result.without_grade) > 10 else ''}")
     shown_path = result.path.relative_to(ROOT) if result.path.is_relative_to(ROOT) else result.path
     print(f"{result.graded} grade(s) for {roster.lms.capitalize()} written to {printable(shown_path)}")
+    # The feedback pages, next to the grades: exports/<lms>_feedback.zip (grading.lms_feedback).
+    pages = lms_feedback.write_feedback_zip(roster, args.feedback, args.out, collect_report=args.collect_report)
+    for line in pages.notes + lms_feedback.summary(pages):
+        print(line)
+    if pages.path:
+        shown_path = pages.path.relative_to(ROOT) if pages.path.is_relative_to(ROOT) else pages.path
+        print(f"{len(pages.entries)} feedback page(s) for {roster.lms.capitalize()}'s bulk feedback upload written to "
+              f"{printable(shown_path)} ({pages.size / 2**20:.1f} MiB)")
     return 0
 
 
