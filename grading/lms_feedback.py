@@ -26,7 +26,9 @@ the LMS's bulk upload uses to find the student:
   file's base name, split at ``_``, the first two parts that are all digits as the Canvas user id
   and the id of a file *of that student's submission*; a file without both, or whose file id is
   not one of that submission's files, is ignored; each student's files become one submission
-  comment "See attached file". So: ``<sortablename>_<userid>_<fileid>_perceptrons-feedback.html``
+  comment "See attached file" (hidden while the assignment's grades are not posted), the file
+  shown under the display name of the submitted file it was matched to (``perceptrons.ipynb``:
+  Canvas names it so, whatever the uploaded name). So: ``<sortablename>_<userid>_<fileid>_perceptrons-feedback.html``
   as in the download, the file id taken from make collect's report (the entry it took from the
   download), the sortable name letters only (a part of digits would be read as an id).
 
