@@ -53,6 +53,7 @@ from pathlib import Path, PurePosixPath
 
 from grading.atomic import replacing
 from grading.course import ASSIGNMENT
+from grading.lms_import import CANVAS as CANVAS_ENTRY  # Canvas's download names, as make collect read them
 from grading.names import printable
 
 FEEDBACK_LIMIT = 5 * 2**20  # bytes of one page: make grade's pages are a few hundred KB
@@ -62,10 +63,9 @@ FEEDBACK_NAME = f"{ASSIGNMENT}-feedback.html"  # the file's name as the student 
 NAME_LIMIT = 60  # characters of a student's name in an entry name (names are for people; ids match)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: the same bytes every time
 COLLECT_REPORT = "collect_report.csv"
-# Canvas's download names (grading.lms_import.CANVAS), read from make collect's report.
-CANVAS_ENTRY = re.compile(r"(?P<sortable>[^_/]*)_(?:late_)?(?P<user>\d+)_(?P<file>\d+)_(?P<filename>[^/]+)", re.IGNORECASE)
 USED_ACTIONS = ("taken", "unchanged")  # the report's lines of the notebook that is in submitted/
-# Characters Moodle's clean_filename (PARAM_FILE) and common file systems refuse in a name.
+# Characters Moodle's clean_filename (PARAM_FILE) and common file systems refuse in a name, and
+# "_", which Moodle's importer reads as the end of the name.
 NOT_IN_NAMES = '/\\:*?"<>|_'
 
 
@@ -109,7 +109,7 @@ def canvas_file_ids(report_path):
         entry = (row.get("entry") or "").removeprefix("'")
         match = CANVAS_ENTRY.fullmatch(PurePosixPath(entry).name)
         if match:
-            ids[match["user"]] = match["file"]
+            ids[match["key"]] = match["order"]  # the Canvas user id, the submitted file's id
     return ids
 
 

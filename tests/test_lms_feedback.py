@@ -153,6 +153,9 @@ def test_links_in_feedback_are_refused(tmp_path):
     assert missing["bob"] == "feedback page refused: feedback/.../bob is a symbolic link"
     assert missing["carol"] == "feedback page refused: feedback/.../perceptrons is a symbolic link"
     assert missing["dave"] == "feedback page refused: perceptrons.html is a symbolic link"
+    for hostile in ("../secret", "..", ".hidden", ""):  # roster ids are checked already; this reader checks again
+        with pytest.raises(ValueError, match="not a student id"):
+            lms_feedback.read_page(feedback, hostile)
 
 
 def test_pages_that_are_not_files_or_too_big_are_refused(tmp_path, monkeypatch):
