@@ -118,7 +118,9 @@ def test_the_command_line(tmp_path, capsys):
     assert lms_export.main([]) == 2
     assert "make export needs the roster" in capsys.readouterr().err
     assert lms_export.main(["--roster", str(roster_path), "--lms", "blackboard"]) == 2
-    args = ["--roster", str(roster_path), "--grades", str(grades), "--out", str(tmp_path / "out")]
+    # Its own (empty) feedback/ and collect report: the course's real ones are no business of this test.
+    args = ["--roster", str(roster_path), "--grades", str(grades), "--out", str(tmp_path / "out"),
+            "--feedback", str(tmp_path / "feedback"), "--collect-report", str(tmp_path / "collect_report.csv")]
     assert lms_export.main(args) == 0
     out = capsys.readouterr().out
     assert "3 grade(s) for Canvas written to" in out and "exported without a grade" in out and "carol" in out
