@@ -20,6 +20,7 @@ ran; or as a process that first loads a .py/.ipynb file: ``python -m sandbox.age
 
 import builtins
 import contextlib
+import dis
 import io
 import json
 import re
@@ -135,9 +136,13 @@ def _is_own_frame(frame):
     return bool(_CELL_FILE.search(filename)) or (filename.startswith("<") and frame.f_globals.get("__name__") == "submission")
 
 
+_RAISE = dis.opmap["RAISE_VARARGS"]
+
+
 def _stub_of(owner, error):
-    """Whether ``error`` is a NotImplementedError raised by ``owner``'s own code itself (its stub), not by a
-    library it called or by another part's function: the innermost frame must be the submission's, in ``owner``."""
+    """Whether ``error`` is a NotImplementedError raised by ``owner``'s own ``raise`` statement (its stub), not by
+    a library it called (Python or C) or by another part's function: the innermost frame must be the
+    submission's, in ``owner``, stopped at a raise instruction."""
     if owner is None or not isinstance(error, NotImplementedError):
         return False
     traceback = error.__traceback__
@@ -146,7 +151,8 @@ def _stub_of(owner, error):
     while traceback.tb_next is not None:
         traceback = traceback.tb_next
     code = traceback.tb_frame.f_code
-    return _is_own_frame(traceback.tb_frame) and getattr(code, "co_qualname", code.co_name).split(".")[0] == owner
+    at_raise = 0 <= traceback.tb_lasti < len(code.co_code) and code.co_code[traceback.tb_lasti] == _RAISE
+    return at_raise and _is_own_frame(traceback.tb_frame) and getattr(code, "co_qualname", code.co_name).split(".")[0] == owner
 
 
 # Notebook cells as a kernel compiles them (ipykernel's cell files) or as load() names them.
