@@ -262,7 +262,7 @@ def _not_attempted_section(c):
     rows = []
     for r in shown:
         untried = parts_not_attempted(r)
-        rows.append(f"{_student_row(r)}{_td('all parts' if len(untried) == len(PARTS) else ', '.join(untried), 'not-attempted')}</tr>")
+        rows.append(f"{_student_row(r)}{_td('all parts' if len(untried) == len(PARTS) else ', '.join(untried))}</tr>")
     out.append('<div class="wide">' + _table(["student", "total", "parts not attempted"], rows, ' id="not-attempted-students"')
                + "</div>" + note)
     return out
