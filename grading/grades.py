@@ -14,6 +14,8 @@ from grading import record
 from grading.atomic import replacing
 from grading.names import printable, spreadsheet_cell
 
+# Longest list of scores set by hand the summary prints (the class report lists them all).
+SHOWN = 50
 COLUMNS = ["student_id", *PARTS, "total", "max_total", "status", "submitted_at", "late_by_hours", "penalty", "seconds",
            "not_attempted", "manual"]
 
@@ -129,7 +131,9 @@ def summary(results):
         lines.append("")
         lines.append(f"{len(by_hand)} score(s) set by hand (grades.csv: manual), counted instead of the checks':")
         lines.extend(f"  {printable(sid)}: {part} {mark['score']:g} (checks gave {mark['auto']:g}; {printable(mark['source'])}: "
-                     f"{printable(mark['reason']) or 'no reason given'})" for sid, part, mark in by_hand)
+                     f"{printable(mark['reason']) or 'no reason given'})" for sid, part, mark in by_hand[:SHOWN])
+        if len(by_hand) > SHOWN:
+            lines.append(f"  ... and {len(by_hand) - SHOWN} more (all in the class report)")
     for title, rows in (("graded, with a final time-out (the part keeps the credit of the checks it passed)",
                          [r for r in results if final_time_out(r)]),
                         ("need a look", [r for r in results if needs_a_look(r)])):
