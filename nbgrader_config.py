@@ -76,3 +76,6 @@ c.GenerateFeedback.HTMLExporter.extra_template_paths = [
 c.OverwriteCells.add_missing_cells = True
 # Kernels log only errors: their start-up warnings would otherwise bury the grader's own messages.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+
+# `nbgrader export` writes its own table here, never over make grade's grades.csv (README, "Plain nbgrader").
+c.ExportPlugin.to = os.path.join(ROOT, "nbgrader_grades.csv")

@@ -13,6 +13,7 @@ class CheckFailure(AssertionError):
     """A check failed. ``str()`` is the student-facing message; ``hint`` names the likely mistake."""
 
     stop = None  # why the submission's process stopped, when that failed the check (grader_tests.submission)
+    not_attempted = False  # the submission's function is the release's stub, untouched (it raised NotImplementedError)
 
     def __init__(self, message, hint=None):
         self.hint = hint
@@ -24,7 +25,7 @@ class CheckFailure(AssertionError):
         """The same failure with ``note`` (a line of explanation) added and ``hint`` when it had none."""
         message = self.message if not note else f"{self.message}\n  {note}"
         failure = CheckFailure(message, self.hint or hint)
-        failure.stop = self.stop
+        failure.stop, failure.not_attempted = self.stop, self.not_attempted
         return failure
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from grader_tests.compare import CheckFailure
 from grader_tests.points import MODULE_OF_PART, PART_OF_MODULE, PARTS, POINTS, part_score
+from grader_tests.report import not_attempted
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,23 +32,26 @@ class _Collector:
 
 
 def _check_result(name, excinfo):
-    """One check's record; ``stop`` is None, or why the submission's process stopped (a code of grader_tests.submission)."""
+    """One check's record; ``stop`` is None, or why the submission's process stopped (a code of grader_tests.submission);
+    ``not_attempted`` is true when the check failed on the release's stub, untouched (NotImplementedError, as data)."""
     if excinfo is None:
-        return {"name": name, "passed": True, "message": "", "hint": None, "stop": None}
+        return {"name": name, "passed": True, "message": "", "hint": None, "stop": None, "not_attempted": False}
     error = excinfo.value
     if isinstance(error, CheckFailure):
         hint = error.hint.id if error.hint else None
-        return {"name": name, "passed": False, "message": str(error), "hint": hint, "stop": error.stop}
+        return {"name": name, "passed": False, "message": str(error), "hint": hint, "stop": error.stop,
+                "not_attempted": bool(error.not_attempted)}
     # Not a check's verdict: the grader itself tripped on what came back. Still a fail, clearly labelled.
     message = f"the check could not evaluate the result ({type(error).__name__}: {error})"
-    return {"name": name, "passed": False, "message": message[:600], "hint": "grader_error", "stop": None}
+    return {"name": name, "passed": False, "message": message[:600], "hint": "grader_error", "stop": None, "not_attempted": False}
 
 
 def run_checks(submission, parts=PARTS):
     """Runs the checks of ``parts`` against ``submission``.
 
     Returns:
-        {part: {"score": float, "max": int, "checks": [{"name", "passed", "message", "hint", "stop"}]}}
+        {part: {"score": float, "max": int, "not_attempted": bool,
+                "checks": [{"name", "passed", "message", "hint", "stop", "not_attempted"}]}}
     """
     collector = _Collector(submission)
     files = [str(HERE / f"test_{MODULE_OF_PART[part]}.py") for part in parts]
@@ -67,5 +71,7 @@ def run_checks(submission, parts=PARTS):
     for part in parts:
         checks = collector.checks[part]
         passed = sum(check["passed"] for check in checks)
-        results[part] = {"score": part_score(part, passed, len(checks)), "max": POINTS[part], "checks": checks}
+        results[part] = {"score": part_score(part, passed, len(checks)), "max": POINTS[part], "checks": checks,
+                         "not_attempted": not_attempted(checks)}
     return results
+

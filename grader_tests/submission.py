@@ -58,12 +58,14 @@ CALL_TIMEOUT = "call_timeout"
 class SubmissionError(CheckFailure):
     """Submitted code raised, timed out, or a name it must define is missing.
 
-    ``stop`` is None, CALL_TIMEOUT, or the code of why the channel stopped (NO_ANSWER ...).
+    ``stop`` is None, CALL_TIMEOUT, or the code of why the channel stopped (NO_ANSWER ...);
+    ``not_attempted``: the code raised NotImplementedError from its own body (the release's stub).
     """
 
-    def __init__(self, message, hint=None, stop=None):
+    def __init__(self, message, hint=None, stop=None, not_attempted=False):
         super().__init__(message, hint)
         self.stop = stop
+        self.not_attempted = not_attempted
 
 
 class SubmissionTimeout(SubmissionError):
@@ -241,7 +243,8 @@ class Submission:
             if error.get("kind") == "timeout" and (elapsed >= CALL_TIME_LIMIT - CALL_TIME_TOLERANCE or what in self._timed_out):
                 self._timed_out.add(what)
                 raise SubmissionTimeout(message, hint, stop=CALL_TIMEOUT)
-            raise SubmissionError(message, hint)
+            # The agent's word (kind "not_implemented"): the function's own code raised NotImplementedError, the stub.
+            raise SubmissionError(message, hint, not_attempted=error.get("kind") == "not_implemented")
         try:
             return wire.decode(answer.get("ok")), trace
         except wire.WireError as error:

@@ -20,6 +20,7 @@ ran; or as a process that first loads a .py/.ipynb file: ``python -m sandbox.age
 
 import builtins
 import contextlib
+import dis
 import io
 import json
 import re
@@ -99,8 +100,12 @@ def _pristine_builtins():
 
 
 @contextlib.contextmanager
-def guarded(what, limit=CALL_TIME_LIMIT):
-    """Runs submitted code: output captured, time limited, exceptions turned into Failure."""
+def guarded(what, limit=CALL_TIME_LIMIT, owner=None):
+    """Runs submitted code: output captured, time limited, exceptions turned into Failure.
+
+    ``owner``: the name (function or class) the request runs; a NotImplementedError raised by its
+    own code (the release's stub, untouched) is the Failure kind "not_implemented": not attempted.
+    """
     sink = _CappedText()
     try:
         with time_limit(limit), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
@@ -118,11 +123,36 @@ def guarded(what, limit=CALL_TIME_LIMIT):
     except SystemExit as error:
         raise Failure("raised", f"{what} called exit() ({error})") from None
     except Exception as error:
-        kind = "numpy" if _is_numpy_round_trip(error) else "raised"
+        kind = "numpy" if _is_numpy_round_trip(error) else "not_implemented" if _stub_of(owner, error) else "raised"
         message = str(error).strip().splitlines()[0] if str(error).strip() else ""
         text = f"{what} raised {type(error).__name__}: {message}"[:380]  # with the line, within the 600 the grader keeps
         line = _own_line(error.__traceback__)
         raise Failure(kind, text + (f"\n  in your code: {line}" if line else "")) from None
+
+
+def _is_own_frame(frame):
+    """Whether ``frame`` runs the submission's own code (a notebook cell, or a file load() exec'ed)."""
+    filename = frame.f_code.co_filename
+    return bool(_CELL_FILE.search(filename)) or (filename.startswith("<") and frame.f_globals.get("__name__") == "submission")
+
+
+_RAISE = dis.opmap["RAISE_VARARGS"]
+
+
+def _stub_of(owner, error):
+    """Whether ``error`` is a NotImplementedError raised by ``owner``'s own ``raise`` statement (its stub), not by
+    a library it called (Python or C) or by another part's function: the innermost frame must be the
+    submission's, in ``owner``, stopped at a raise instruction."""
+    if owner is None or not isinstance(error, NotImplementedError):
+        return False
+    traceback = error.__traceback__
+    if traceback is None:
+        return False
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    code = traceback.tb_frame.f_code
+    at_raise = 0 <= traceback.tb_lasti < len(code.co_code) and code.co_code[traceback.tb_lasti] == _RAISE
+    return at_raise and _is_own_frame(traceback.tb_frame) and getattr(code, "co_qualname", code.co_name).split(".")[0] == owner
 
 
 # Notebook cells as a kernel compiles them (ipykernel's cell files) or as load() names them.
@@ -138,9 +168,8 @@ def _own_line(traceback):
     found = None
     while traceback is not None:
         frame = traceback.tb_frame
-        filename = frame.f_code.co_filename
-        if _CELL_FILE.search(filename) or (filename.startswith("<") and frame.f_globals.get("__name__") == "submission"):
-            found = (filename, traceback.tb_lineno)
+        if _is_own_frame(frame):
+            found = (frame.f_code.co_filename, traceback.tb_lineno)
         traceback = traceback.tb_next
     if found is None:
         return None
@@ -268,7 +297,7 @@ class Agent:
         saved = {other: self.namespace.get(other, missing) for other in table}
         self.namespace.update(table)
         try:
-            with guarded(name):
+            with guarded(name, owner=name):
                 yield
         except Failure as failure:
             if failure.kind == "timeout":
@@ -306,7 +335,7 @@ class Agent:
         cls = self._get(name)
         if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
             raise Failure("raised", f"{name} is not a subclass of torch.nn.Module")
-        with guarded(f"{name}{tuple(args)}"):
+        with guarded(f"{name}{tuple(args)}", owner=name):
             module = cls(*args).double()
             # Lazy layers (nn.LazyLinear) get their shapes at the first forward call: make one.
             if any(isinstance(p, torch.nn.parameter.UninitializedParameter) for p in module.parameters()) and args:
@@ -330,11 +359,11 @@ class Agent:
                     param.copy_(torch.as_tensor(np.asarray(array), dtype=param.dtype))
             return None
         if method == "forward":
-            with guarded(f"{label}.forward"), torch.no_grad():
+            with guarded(f"{label}.forward", owner=label), torch.no_grad():
                 return module(torch.as_tensor(np.asarray(args[0]), dtype=torch.float64))
         if method == "cross_entropy_gradients":
             X, y = args
-            with guarded(f"{label}.forward"):
+            with guarded(f"{label}.forward", owner=label):
                 module.zero_grad()
                 logits = module(torch.as_tensor(np.asarray(X), dtype=torch.float64))
             if not isinstance(logits, torch.Tensor):

@@ -31,8 +31,8 @@ CORRECT = ROOT / "tests" / "submissions" / "correct.py"
 CORRECT_SOURCE = CORRECT.read_text(encoding="utf-8")
 
 RESULT_KEYS = {"submission", "parts", "score", "max", "load_errors"}
-PART_KEYS = {"score", "max", "checks"}
-CHECK_KEYS = {"name", "passed", "message", "hint", "stop"}
+PART_KEYS = {"score", "max", "checks", "not_attempted"}
+CHECK_KEYS = {"name", "passed", "message", "hint", "stop", "not_attempted"}
 # Why the submission's process stopped, when that failed a check (grader_tests.submission).
 STOP_CODES = {None, "call_timeout", "no_answer", "part_deadline", "exited", "malformed", "not_started"}
 IMPORT_ERROR = "the data file rings.csv was not found"
@@ -179,13 +179,13 @@ def test_json_has_exactly_the_documented_keys(json_run):
         assert isinstance(result["load_errors"], list) and all(isinstance(e, str) for e in result["load_errors"])
         assert result["score"] == pytest.approx(round(sum(p["score"] for p in result["parts"].values()), 2))
         for part, got in result["parts"].items():
-            assert set(got) == PART_KEYS
+            assert set(got) == PART_KEYS and isinstance(got["not_attempted"], bool)
             assert got["max"] == POINTS[part] and 0 <= got["score"] <= got["max"]
             for check in got["checks"]:
                 assert set(check) == CHECK_KEYS
                 assert isinstance(check["name"], str) and isinstance(check["passed"], bool)
                 assert isinstance(check["message"], str) and (check["hint"] is None or isinstance(check["hint"], str))
-                assert check["stop"] in STOP_CODES
+                assert check["stop"] in STOP_CODES and isinstance(check["not_attempted"], bool)
                 if check["passed"]:
                     assert check["message"] == "" and check["hint"] is None and check["stop"] is None
                 else:

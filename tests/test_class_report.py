@@ -264,10 +264,25 @@ def verify_report(course, workdir):
     late = [r for r in rows if float(r.get("late_by_hours") or 0) > 0]
     assert int(number(values["late-count"])) == len(late)
 
-    # Per check and per mistake: the counts of the result files.
+    # Not attempted (every check failed, one on the release's stub, as the runner records it) and set by hand.
+    def untried(checks):
+        return bool(checks) and not any(c["passed"] for c in checks) and any(c.get("not_attempted") is True for c in checks)
+
+    untouched = {sid: [p for p in PARTS if untried((res.get("checks") or {}).get(p))] for sid, res in results.items()}
+    assert int(number(values["attempted-nothing-count"])) == sum(len(parts) == len(PARTS) for parts in untouched.values())
+    assert {r["student_id"]: r.get("not_attempted", "") for r in rows} == {
+        r["student_id"]: " ".join(untouched.get(r["student_id"], [])) for r in rows}
+    for part in PARTS:
+        share = 100 * sum(part in parts for parts in untouched.values()) / n
+        assert number(values[f"part-not-attempted:{part}"]) == pytest.approx(share, abs=0.051), part
+    assert int(number(values["manual-count"])) == sum(bool(r.get("manual")) for r in rows)
+
+    # Per check and per mistake: the counts of the result files, of the parts attempted.
     failed, mistakes = Counter(), defaultdict(set)
     for sid, res in results.items():
         for part, checks in (res.get("checks") or {}).items():
+            if part in untouched[sid]:
+                continue
             for check in checks:
                 if not check["passed"]:
                     failed[(part, check["name"])] += 1
@@ -299,6 +314,18 @@ def nasty_result(catalogue):
     return res
 
 
+def untouched_result(catalogue, sid="untouched"):
+    """The release handed in as it is: every check of every part failed on its stub (NotImplementedError)."""
+    res = synthetic_class(1, seed=3, p_clean=1.0, ids=[sid])[0]
+    res["checks"] = {part: [{"name": name, "passed": False, "hint": None, "stop": None, "not_attempted": True,
+                             "message": f"{part} raised NotImplementedError: "} for name in catalogue[part][0]]
+                     for part in PARTS}
+    res["scores"] = dict.fromkeys(PARTS, 0.0)
+    res["total"] = 0.0
+    res["status"] = "graded"
+    return res
+
+
 def old_result(sid):
     """A result file from before checks and sandboxing were recorded."""
     return {"student_id": sid, "scores": {**dict.fromkeys(PARTS, 1.0)}, "total": 6.0, "max_total": MAX_TOTAL,
@@ -312,9 +339,9 @@ def catalogue():
 
 @pytest.fixture(scope="module")
 def mixed_class(tmp_path_factory, catalogue):
-    """40 synthetic students, an HTML-named one, an old result file and one never graded; report built by the CLI."""
+    """40 synthetic students, an HTML-named one, an old result file, the release untouched and one never graded; report built by the CLI."""
     course = tmp_path_factory.mktemp("mixed") / "course"
-    results = synthetic_class(40, seed=1, p_clean=0.85) + [nasty_result(catalogue), old_result("oldie")]
+    results = synthetic_class(40, seed=1, p_clean=0.85) + [nasty_result(catalogue), old_result("oldie"), untouched_result(catalogue)]
     newcomer = {**old_result("newcomer"), "scores": dict.fromkeys(PARTS, 0.0), "total": 0.0,
                 "status": "not graded yet (run make grade)"}
     make_course(course, results + [newcomer], synthetic_run_info(results), only_in_grades_csv=["newcomer"])
@@ -354,7 +381,8 @@ def test_report_lists_unclean_old_and_ungraded_submissions(mixed_class):
     assert "not graded yet (run make grade)" in text
     assert "oldie" not in tables["not-clean"]  # an old result without checks is still cleanly graded
     assert "submission(s) have no check results" in text
-    assert values["run:sandboxed"].startswith("yes (of 43 results: 41 sandboxed, 2 not recorded)")
+    assert values["run:sandboxed"].startswith("yes (of 44 results: 42 sandboxed, 2 not recorded)")
+    assert tables["not-attempted-students"] == ["untouched"] and "untouched" not in tables["not-clean"]
 
 
 def test_every_check_has_its_purpose(catalogue):

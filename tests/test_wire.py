@@ -477,7 +477,8 @@ class _ExcInfo:
 
 
 def test_each_check_records_why_the_process_stopped():
-    assert _check_result("a", None) == {"name": "a", "passed": True, "message": "", "hint": None, "stop": None}
+    assert _check_result("a", None) == {"name": "a", "passed": True, "message": "", "hint": None, "stop": None,
+                                        "not_attempted": False}
     failure = SubmissionError("softmax: the part's checks ran out of time (5 s)", stop=PART_DEADLINE)
     explained = failure.explained(note="while checking a batch")
     for error in (failure, explained):

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from grader_tests.points import MAX_TOTAL, PARTS, POINTS
 from grading.class_report.plots import plot_checks, plot_mistakes, plot_parts, plot_totals
-from grading.class_report.results import failed_checks, problem_kind, student_hints
+from grading.class_report.results import failed_checks, parts_not_attempted, problem_kind, student_hints
 from grading.class_report.stats import EPS, check_stats, mistake_stats, part_stats, run_facts
 from grading.course import ASSIGNMENT
 from grading.grades import final_time_out, needs_a_look
@@ -95,6 +95,9 @@ class _Class:
         self.below = sorted((r for r in results if r["total"] < self.threshold_points - EPS),
                             key=lambda r: (r["total"], r["student_id"]))
         self.late = [r for r in results if float((r.get("late") or {}).get("seconds_late") or 0.0) > 0]
+        self.not_attempted = sorted((r for r in results if parts_not_attempted(r)), key=lambda r: r["student_id"])
+        self.attempted_nothing = [r for r in self.not_attempted if len(parts_not_attempted(r)) == len(PARTS)]
+        self.by_hand = sorted((r for r in results if r.get("manual")), key=lambda r: r["student_id"])
 
 
 def _glance(c):
@@ -103,7 +106,9 @@ def _glance(c):
              ("median-total", "median total", _num(c.median)),
              ("not-clean-count", "not cleanly graded", str(len(c.not_clean))),
              ("below-count", f"below {c.threshold_points:g} points", str(len(c.below))),
-             ("late-count", "late (penalised by the late policy)", str(len(c.late)))]
+             ("late-count", "late (penalised by the late policy)", str(len(c.late))),
+             ("attempted-nothing-count", "attempted no part (the release, untouched)", str(len(c.attempted_nothing))),
+             ("manual-count", "with scores set by hand", str(len(c.by_hand)))]
     return ('<div class="cards" id="glance">'
             + "".join(f'<div class="card"><b data-key="{key}">{value}</b>{_e(label)}</div>'
                       for key, label, value in cards)
@@ -126,12 +131,16 @@ def _parts_section(c):
     stats = part_stats(c.results)
     out = ['<h2 id="parts">Parts</h2>',
            _note("A part that few students get full marks on, or many get zero on, is where the lesson or the exercise "
-                 "text needs work. A part's score is its points times the share of its checks passed.")]
+                 "text needs work. A part's score is its points times the share of its checks passed, or the score a TA "
+                 "set by hand. <i>Not attempted</i>: the part is still the release's stub (its code raised "
+                 "NotImplementedError), counted in zero too.")]
     rows = [f"<tr>{_td(part)}{_td(POINTS[part], numeric=True)}"
             f"{_td(_num(stats[part]['mean']), f'part-mean:{part}', True)}"
             f"{_td(_pct(stats[part]['full']), f'part-full:{part}', True)}"
-            f"{_td(_pct(stats[part]['zero']), f'part-zero:{part}', True)}</tr>" for part in PARTS]
-    out.append(_table(["part", "points", "mean", "full marks", "zero"], rows))
+            f"{_td(_pct(stats[part]['zero']), f'part-zero:{part}', True)}"
+            f"{_td(_pct(stats[part]['not_attempted']), f'part-not-attempted:{part}', True)}"
+            f"{_td(_pct(stats[part]['manual']), f'part-manual:{part}', True)}</tr>" for part in PARTS]
+    out.append(_table(["part", "points", "mean", "full marks", "zero", "not attempted", "set by hand"], rows))
     if c.n:
         out.append(_img(plot_parts(stats), "share of students with full marks, partial credit and zero per part"))
     return out
@@ -140,7 +149,7 @@ def _parts_section(c):
 def _checks_section(c):
     checks = check_stats(c.results)
     out = ['<h2 id="checks">Checks</h2>',
-           _note("Each hidden check with the share of students who failed it (of those whose checks of that part ran), "
+           _note("Each hidden check with the share of students who failed it (of those who attempted the part), "
                  "most failed first, and what it checks. Students see a check's name, pass/fail and message in their "
                  "feedback.")]
     without_checks = sum(not r["checks"] for r in c.results)
@@ -165,7 +174,8 @@ def _mistakes_section(c):
     out = ['<h2 id="mistakes">Mistakes</h2>',
            _note("The known mistakes the grader recognised (hint ids), per part, most common first: how many students "
                  "made each, in which checks, the hint they were given and one of their messages (anonymised). "
-                 '"no hint" counts failed checks that matched no known mistake: read a few of those feedbacks.')]
+                 '"no hint" counts failed checks that matched no known mistake: read a few of those feedbacks. A part not '
+                 "attempted (the release's stub) is no mistake and is not counted here (see Not attempted).")]
     top = sorted(((part, r["hint"], r["share"], r["students"]) for part in PARTS for r in mistakes[part]["mistakes"]),
                  key=lambda m: (-m[2], -m[3], m[1] is None))[:TOP_MISTAKES]
     if not top:
@@ -175,7 +185,7 @@ def _mistakes_section(c):
     for part in PARTS:
         if not mistakes[part]["mistakes"]:
             continue
-        out.append(f'<h3>{_e(part)} <span class="muted">({mistakes[part]["ran"]} students\' checks ran)</span></h3>')
+        out.append(f'<h3>{_e(part)} <span class="muted">({mistakes[part]["ran"]} students attempted it)</span></h3>')
         rows = []
         for r in mistakes[part]["mistakes"]:
             hint = r["hint"]
@@ -230,10 +240,50 @@ def _attention_section(c):
     for r in shown:
         scores = "".join(_td(f"{r['scores'][p]:g}", numeric=True) for p in PARTS)
         unclean = '<span class="bad">see above</span>' if needs_a_look(r) else ""
+        untried = parts_not_attempted(r)
         rows.append(f"{_student_row(r)}{scores}{_td(failed_checks(r), numeric=True)}{_td(', '.join(student_hints(r)))}"
-                    f"{_td(unclean, raw=True)}</tr>")
-    header = ["student", "total", *PARTS, "failed checks", "mistakes", "not cleanly graded"]
+                    f"{_td('all' if len(untried) == len(PARTS) else ', '.join(untried))}{_td(unclean, raw=True)}</tr>")
+    header = ["student", "total", *PARTS, "failed checks", "mistakes", "not attempted", "not cleanly graded"]
     out.append('<div class="wide">' + _table(header, rows, ' id="below" class="small"') + "</div>" + note)
+    return out
+
+
+def _not_attempted_section(c):
+    out = ['<h2 id="not-attempted">Not attempted</h2>',
+           _note("Parts handed in as the release's stub, untouched: the code raised NotImplementedError from its own body "
+                 "(recorded by the grader as data, never read from text). They score zero and are neither mistakes nor "
+                 "failed checks. grades.csv lists them in the column not_attempted.")]
+    if not c.not_attempted:
+        return out + ["<p>Every student attempted every part.</p>"]
+    out.append(f'<p><span data-key="attempted-nothing">{len(c.attempted_nothing)}</span> submission(s) attempted no part '
+               f'(the release handed in untouched); <span data-key="some-not-attempted">{len(c.not_attempted)}</span> left '
+               "at least one part untouched.</p>")
+    shown, note = _cut(c.not_attempted, "students")
+    rows = []
+    for r in shown:
+        untried = parts_not_attempted(r)
+        rows.append(f"{_student_row(r)}{_td('all parts' if len(untried) == len(PARTS) else ', '.join(untried))}</tr>")
+    out.append('<div class="wide">' + _table(["student", "total", "parts not attempted"], rows, ' id="not-attempted-students"')
+               + "</div>" + note)
+    return out
+
+
+def _manual_section(c):
+    out = ['<h2 id="manual">Set by hand</h2>',
+           _note("Scores a TA set by hand count instead of the checks' in grades.csv (column manual), the summary and "
+                 "this report, and survive regrades: formgrader's manual grades (gradebook.db; the reason is the TA's "
+                 "comment on the part's answer cell) and overrides.csv (student_id, part, score, reason), which wins.")]
+    if not c.by_hand:
+        return out + ["<p>No score was set by hand.</p>"]
+    marks = [(r, part, r["manual"][part]) for r in c.by_hand for part in PARTS if part in r["manual"]]
+    shown, note = _cut(marks, "scores set by hand")
+    rows = []
+    for r, part, m in shown:
+        auto, given = f"{float(m.get('auto') or 0.0):g}", f"{float(m.get('score') or 0.0):g}"
+        rows.append(f"{_student_row(r)}{_td(part)}{_td(auto, numeric=True)}{_td(given, f'manual:{part}', True)}"
+                    f"{_td(m.get('source', ''))}{_td(m.get('reason') or 'no reason given')}</tr>")
+    out.append('<div class="wide">' + _table(["student", "total", "part", "checks gave", "counts", "set in", "reason"], rows,
+                                             ' id="manual-scores"') + "</div>" + note)
     return out
 
 
@@ -256,10 +306,12 @@ def build_html(results, run_info=None, threshold=0.5, warnings=()):
            f'<h1>Class report: {_e(ASSIGNMENT)}</h1><p class="muted">{c.n} student(s); generated {_e(generated)} from '
            "grades.csv and .grading/results/ (rebuild: <code>python -m grading.class_report</code>).</p>",
            '<nav><a href="#totals">Totals</a><a href="#parts">Parts</a><a href="#checks">Checks</a>'
-           '<a href="#mistakes">Mistakes</a><a href="#attention">Needs a look</a><a href="#run">The run</a></nav>']
+           '<a href="#mistakes">Mistakes</a><a href="#not-attempted">Not attempted</a><a href="#manual">Set by hand</a>'
+           '<a href="#attention">Needs a look</a><a href="#run">The run</a></nav>']
     out.extend(f'<p class="bad">{_e(warning)}</p>' for warning in warnings)
     out.append(_glance(c))
-    for section in (_totals_section, _parts_section, _checks_section, _mistakes_section, _attention_section):
+    for section in (_totals_section, _parts_section, _checks_section, _mistakes_section, _not_attempted_section,
+                    _manual_section, _attention_section):
         out.extend(section(c))
     out.extend(_run_section(c, run_info))
     out.append("</body></html>\n")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import grader_tests
 from grader_tests.points import MAX_TOTAL, MODULE_OF_PART, PARTS
+from grader_tests.report import not_attempted
 from grading import record as grading_record
 from grading.names import spreadsheet_cell
 
@@ -39,6 +40,11 @@ def normalise(res):
         "problems": res.get("problems") if isinstance(res.get("problems"), list) else [],
         "sandboxed": res.get("sandboxed") if isinstance(res.get("sandboxed"), bool) else None,
         "late": res.get("late") if isinstance(res.get("late"), dict) else None,  # grading.deadlines.late_facts
+        "penalty": float(res.get("penalty") or 0.0),
+        # grading.manual.apply: {part: {"score", "auto", "reason", "source"}} of the scores set by hand
+        "manual": {part: mark for part, mark in (res.get("manual") or {}).items() if part in PARTS and isinstance(mark, dict)}
+        if isinstance(res.get("manual"), dict) else {},
+        "auto_scores": res.get("auto_scores") if isinstance(res.get("auto_scores"), dict) else None,
     }
 
 
@@ -55,12 +61,19 @@ def _from_grades_row(row):
             "late": {"seconds_late": 3600 * (number(row.get("late_by_hours")) or 0.0), "penalty": number(row.get("penalty")) or 0.0}}
 
 
+def _is_ours(header):
+    """Whether a CSV header is that of make grade's grades.csv (not, say, plain `nbgrader export`'s)."""
+    return {"student_id", "total", "status", *PARTS} <= set(header or [])
+
+
 def load_class(course_dir):
     """(results, run_info, warnings) of the course in ``course_dir``.
 
     The students are the rows of grades.csv (each with its result file when there is one);
-    without grades.csv, every result file. run_info is None when run.json is missing.
+    without grades.csv (or with one make grade did not write), every result file. The scores set
+    by hand (grading.manual: gradebook.db, overrides.csv) count. run_info is None when run.json is missing.
     """
+    from grading import manual
     course_dir = Path(course_dir)
     warnings, stored = [], {}
     for path in sorted((course_dir / RESULTS_DIR).glob("*.json")):
@@ -69,17 +82,28 @@ def load_class(course_dir):
             stored[spreadsheet_cell(res.get("student_id") or path.stem)] = res  # as grades.csv writes the id
         except (OSError, ValueError, AttributeError) as error:
             warnings.append(f"{path.name}: unreadable result file ({type(error).__name__})")
-    grades = course_dir / GRADES_CSV
+    by_hand, left_out = manual.load(course_dir, {str(res.get("student_id")) for res in stored.values()} or None)
+    warnings.extend(left_out)
+    grades, rows = course_dir / GRADES_CSV, None
     if grades.is_file():
-        with open(grades, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        try:
+            with open(grades, newline="", encoding="utf-8") as handle:
+                reader = csv.DictReader(handle)
+                rows = list(reader) if _is_ours(reader.fieldnames) else None
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            rows, reader = None, None
+            warnings.append(f"{GRADES_CSV} cannot be read ({type(error).__name__}): the result files are used; make grade writes it again")
+        if rows is None and reader is not None:
+            warnings.append(f"{GRADES_CSV} is not the table make grade writes (no student_id, part, total and status columns; "
+                            "plain nbgrader export's?): the result files are used; make grade writes it again")
+    if rows is not None:
         results = []
         for row in rows:
             res = stored.get(row["student_id"])
             if res is None:
                 results.append(normalise(_from_grades_row(row)))
                 continue
-            res = normalise(res)
+            res = normalise(manual.apply(res, by_hand.get(str(res.get("student_id")))))
             try:
                 differs = abs(float(row["total"]) - res["total"]) > 0.005 or row["status"] != spreadsheet_cell(res["status"])
             except (KeyError, TypeError, ValueError):
@@ -88,7 +112,7 @@ def load_class(course_dir):
                 warnings.append(f"{row['student_id']}: grades.csv and the result file differ (run make grade)")
             results.append(res)
     else:
-        results = [normalise(res) for res in stored.values()]
+        results = [normalise(manual.apply(res, by_hand.get(str(res.get("student_id"))))) for res in stored.values()]
     run_info = None
     try:
         run_info = json.loads((course_dir / RUN_INFO).read_text(encoding="utf-8"))
@@ -164,7 +188,13 @@ def student_hints(res):
 
 
 def failed_checks(res):
-    return sum(not c.get("passed", False) for checks in res["checks"].values() for c in checks)
+    """Failed checks of a result's attempted parts (a part still the release's stub is not attempted, not failed)."""
+    return sum(not c.get("passed", False) for checks in res["checks"].values() if not not_attempted(checks) for c in checks)
+
+
+def parts_not_attempted(res):
+    """The parts of a result still the release's stub, untouched (grader_tests.report.not_attempted), in order."""
+    return [part for part in PARTS if not_attempted(res["checks"].get(part))]
 
 
 def reason_kind(status, student_id=""):

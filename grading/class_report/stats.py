@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 from datetime import datetime
 
 from grader_tests.points import PARTS, POINTS
+from grader_tests.report import not_attempted
 from grading.class_report.results import anonymise, check_function, check_purpose, split_hint
 
 # Longest example message shown for a mistake (characters).
@@ -17,8 +18,14 @@ def _share(count, total):
     return count / total if total else 0.0
 
 
+def attempted_parts(res):
+    """{part: checks} of a result's parts that were attempted (a part still the release's stub is left out)."""
+    return {part: checks for part, checks in res["checks"].items() if not not_attempted(checks)}
+
+
 def part_stats(results):
-    """{part: {"mean", "full", "zero"}}: mean score, shares with full marks and with zero."""
+    """{part: {"mean", "full", "zero", "not_attempted", "manual"}}: mean score, shares with full marks, with zero,
+    not attempted (the release's stub, untouched) and graded by hand."""
     n = len(results)
     stats = {}
     for part in PARTS:
@@ -27,15 +34,18 @@ def part_stats(results):
             "mean": sum(scores) / n if n else 0.0,
             "full": _share(sum(s >= POINTS[part] - EPS for s in scores), n),
             "zero": _share(sum(s <= EPS for s in scores), n),
+            "not_attempted": _share(sum(not_attempted(r["checks"].get(part)) for r in results), n),
+            "manual": _share(sum(part in r.get("manual", {}) for r in results), n),
         }
     return stats
 
 
 def check_stats(results):
-    """One dict per (part, check) that ran for anyone: ran, failed, share failed, purpose; most failed first."""
+    """One dict per (part, check) that ran for anyone: ran, failed, share failed, purpose; most failed first.
+    A part not attempted (the release's stub) is not counted: its checks say nothing of the check."""
     counts = {}
     for res in results:
-        for part, checks in res["checks"].items():
+        for part, checks in attempted_parts(res).items():
             for check in checks:
                 key = (part, str(check.get("name", "?")))
                 entry = counts.setdefault(key, [0, 0])
@@ -50,14 +60,15 @@ def check_stats(results):
 
 def mistake_stats(results):
     """{part: [mistake, ...]} most common first; a mistake is a hint id (None: no hint matched) with the
-    number of students who got it, the checks it came from, its hint sentence and one anonymised example."""
+    number of students who got it, the checks it came from, its hint sentence and one anonymised example.
+    A part not attempted (the release's stub, untouched) is no mistake: left out, also of ``ran``."""
     students = defaultdict(lambda: defaultdict(set))  # part -> hint -> student ids
     checks_of = defaultdict(lambda: defaultdict(list))
     example = {}
     ran = Counter()
     for res in sorted(results, key=lambda r: r["student_id"]):
         sid = res["student_id"]
-        for part, checks in res["checks"].items():
+        for part, checks in attempted_parts(res).items():
             ran[part] += 1
             for check in checks:
                 if check.get("passed", False):
