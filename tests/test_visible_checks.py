@@ -345,6 +345,10 @@ def test_the_visible_checks_catch_most_mistakes(visible, cells):
     prefixes = line_ids(cells)
     caught = [variant.id for variant in MUTANTS if any(_failures(visible[variant.id], prefixes)[variant.part])]
     assert len(caught) >= 0.6 * len(MUTANTS), f"only {len(caught)} of {len(MUTANTS)} mutants fail a visible check"
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    stated = re.search(r"(\d+) of the (\d+) known mistakes fail a visible check", readme)
+    assert stated and (int(stated[1]), int(stated[2])) == (len(caught), len(MUTANTS)), (
+        f"README.md should say {len(caught)} of the {len(MUTANTS)} known mistakes fail a visible check")
 
 
 if __name__ == "__main__":
