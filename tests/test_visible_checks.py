@@ -219,7 +219,6 @@ def _worker():
     json.dump(results, sys.stdout)
 
 
-
 # -- classifying the lines ----------------------------------------------------------------------
 
 def check_calls(source):
