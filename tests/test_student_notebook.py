@@ -175,9 +175,16 @@ def _part_lines(nb):
 
 
 def test_untouched_release_fails_once_per_part_and_skips_the_rest():
-    """Every answer still raises NotImplementedError: one FAILED line per part, no error cascade."""
+    """Every answer still raises NotImplementedError: one FAILED line per part, no error cascade.
+
+    A part whose checks call parts that failed above is not judged: one `skipped` line names them.
+    """
     nb, *_ = run_notebook(without_lesson_cells(student_notebook({})))
+    waits_for = {"cross_entropy_loss": "softmax and forward_pass", "train_nn": "update_params"}
     for part, lines in _part_lines(nb).items():
+        if part in waits_for:
+            assert len(lines) == 1 and lines[0].startswith(f"skipped the checks of this cell ({waits_for[part]} failed above"), (part, lines)
+            continue
         # The first check calls the function and fails; the others need its result and say so.
         assert len(lines) == 2, (part, lines)
         function = "MultiClassNet.__init__" if part == "MultiClassNet" else part
