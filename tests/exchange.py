@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -46,8 +47,6 @@ def missing():
 
 def shared_directory(prefix):
     """A new directory under /tmp that every user may enter (pytest's own tmp_path is root's alone)."""
-    import tempfile
-
     path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     path.chmod(0o755)
     return path
@@ -115,7 +114,7 @@ def as_user(user, venv, args, timeout=300, **popen):
     return subprocess.run(command, cwd=home(user), capture_output=True, text=True, timeout=timeout, **popen)
 
 
-def write_as(user, venv, path, data):
+def write_as(user, path, data):
     """Writes ``data`` (bytes) to ``path`` as ``user`` (so the file is theirs, as if they had saved it)."""
     return subprocess.run(["runuser", "-u", user, "--", "tee", str(path)], input=data, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, check=True, cwd=home(user))
@@ -217,7 +216,7 @@ def fetch_and_submit_in_lab(lab, user, venv, notebook, screenshots):
                 expect(fetched.get_by_role("button", name="Submit")).to_be_visible()
                 page.screenshot(path=screenshots / "1-fetched.png")
                 # the student's work, saved in the fetched notebook (as they would from the editor)
-                write_as(user, venv, home(user) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", notebook)
+                write_as(user, home(user) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", notebook)
                 fetched.get_by_role("button", name="Submit").click()
                 submitted = page.locator("#submitted_assignments_list")
                 expect(submitted).to_contain_text(ASSIGNMENT)

@@ -17,6 +17,7 @@ import html
 import os
 import re
 import shutil
+import time
 
 import pytest
 
@@ -69,9 +70,18 @@ def flow(linux_users):
         pytest.fail(f"{CHROMIUM} is missing: the exchange flow drives the Assignments panel in it (apt-get install chromium)")
     where = ex.shared_directory("exchange-test-")
     labs = []
+    started = last = time.monotonic()
+    seconds = {}  # per step, printed at the end (pytest -rP shows it): where the test's time goes
+
+    def step(name):
+        nonlocal last
+        now = time.monotonic()
+        seconds[name], last = round(now - last, 1), now
+
     try:
         facts = {"where": where}
         venv = ex.student_venv(where)
+        step("students' Jupyter environment")
         exchange = facts["exchange"] = ex.exchange_root(where)
         course = facts["course"] = copy_course(where / "course")
         shutil.rmtree(course / "submitted")  # this class has only what the exchange brings, not the demo's
@@ -86,36 +96,42 @@ def flow(linux_users):
         _check(ex.nbgrader_in(course, "release_assignment", ex.ASSIGNMENT, "--force"), "release_assignment")
         for user in (panel, cli, late):
             ex.configure_student(user, venv, exchange)
+        step("course copy, users, generate and release")
         # student 1: the Assignments panel of their own JupyterLab
         lab = ex.Lab(panel, venv, where / "lab.log")
         labs.append(lab)
         facts["panel_list"] = ex.fetch_and_submit_in_lab(lab, panel, venv, SOLVED, where / "screenshots")
         lab.stop()
         labs.clear()
+        step("JupyterLab and the Assignments panel")
         # students 2 and 3: the command line
         for user in (cli, late):
             _check(ex.nbgrader_as(user, venv, "fetch_assignment", ex.ASSIGNMENT), f"{user}: fetch_assignment")
-            ex.write_as(user, venv, ex.home(user) / ex.ASSIGNMENT / NOTEBOOK, SOLVED)
+            ex.write_as(user, ex.home(user) / ex.ASSIGNMENT / NOTEBOOK, SOLVED)
             _check(ex.nbgrader_as(user, venv, "submit", ex.ASSIGNMENT), f"{user}: submit")
         facts["inbound"] = {path.name: path.stat() for path in (exchange / ex.COURSE_ID / "inbound").iterdir()}
         # the TA collects; then student 2 submits again, and collect --update takes the newer one
         facts["collect"] = _check(ex.nbgrader_in(course, "collect", ex.ASSIGNMENT), "collect")
         facts["first_collected"] = (course / "submitted" / cli / ex.ASSIGNMENT / NOTEBOOK).read_bytes()
-        ex.write_as(cli, venv, ex.home(cli) / ex.ASSIGNMENT / NOTEBOOK, PARTLY_WRONG)
+        ex.write_as(cli, ex.home(cli) / ex.ASSIGNMENT / NOTEBOOK, PARTLY_WRONG)
         _check(ex.nbgrader_as(cli, venv, "submit", ex.ASSIGNMENT), f"{cli}: second submit")
         facts["update"] = _check(ex.nbgrader_in(course, "collect", ex.ASSIGNMENT, "--update"), "collect --update")
         facts["timestamps"] = {user: _timestamp(user) for user in (panel, cli, late)}
+        step("CLI fetch and submit, collect, resubmit, collect --update")
         # make grade
         facts["grade"] = graded = grade(course)
         assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
         with open(course / "grades.csv", newline="") as handle:
             facts["rows"] = {row["student_id"]: row for row in csv.DictReader(handle)}
+        step("make grade")
         # feedback back to the students
         facts["release"] = _check(ex.nbgrader_in(course, "release_feedback", ex.ASSIGNMENT), "release_feedback")
         facts["fetched"] = {}
         for user in (panel, cli, late):
             _check(ex.nbgrader_as(user, venv, "fetch_feedback", ex.ASSIGNMENT), f"{user}: fetch_feedback")
             facts["fetched"][user] = sorted((ex.home(user) / ex.ASSIGNMENT / "feedback").rglob("*.html"))
+        step("release_feedback and fetch_feedback")
+        print(f"exchange flow: {time.monotonic() - started:.1f} s:", seconds)
         yield facts
     finally:
         for lab in labs:
