@@ -20,6 +20,9 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 # --- The perceptrons course ---------------------------------------------------------------
 # Course id, shown in nbgrader's UI and used by its exchange.
 c.CourseDirectory.course_id = "perceptrons-course"
+# nbgrader's exchange (README, TAs, "From nbgrader's exchange"): nbgrader 0.9.6's default directory is
+# /usr/local/share/nbgrader/exchange; another must be named here and in every student's nbgrader_config.py:
+# c.Exchange.root = "/srv/nbgrader/exchange"
 # Paths are relative to this file, so every command works from a fresh clone wherever it lies.
 c.CourseDirectory.root = ROOT
 # SQLite gradebook at the root. timeout=60: parallel graders wait for the write lock instead of

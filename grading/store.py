@@ -5,11 +5,18 @@ writes the course directory. The gradebook gets the same grades autograde would 
 it, so nbgrader's own tools (export, formgrader) show what grades.csv shows.
 """
 
+import re
 from pathlib import Path
 
 from grading.atomic import write_atomically
-from grading.course import ASSIGNMENT, AUTOGRADED, FEEDBACK, LOGS, ROOT
+from grading.course import ASSIGNMENT, AUTOGRADED, FEEDBACK, LOGS, ROOT, SUBMITTED
 from grading.names import printable
+
+# What `nbgrader submit` writes next to the notebook (secrets.token_hex(64)); `nbgrader release_feedback`
+# reads it from feedback/<student>/<assignment>/ and names the released page by a hash of it, which the
+# student's `fetch_feedback` recomputes from their own copy (nbgrader.exchange.default.release_feedback).
+SECRET = "submission_secret.txt"
+SECRET_FORM = re.compile(rb"[0-9a-f]{32,256}")
 
 # Where a worker's files may go, below the course directory: <folder>/<student>/...
 FILE_FOLDERS = (AUTOGRADED.name, FEEDBACK.name)
@@ -63,10 +70,33 @@ def record_grades(gradebook, student_id, entries):
         copy_into(gradebook, ASSIGNMENT, student_id, entries["notebook"], entries["late"])
 
 
+def keep_submission_secret(student_id):
+    """Copies submitted/<student>/<assignment>/submission_secret.txt into the student's new feedback folder,
+    so that `nbgrader release_feedback` can release it; True when copied.
+
+    The file comes from the student (through the exchange): a link, a special file, or anything but
+    the hex text nbgrader writes is not copied (release_feedback then finds no secret for this student).
+    """
+    from grading.inbox import read_regular
+
+    feedback = ROOT / FEEDBACK.name / student_id / ASSIGNMENT
+    if not feedback.is_dir():
+        return False
+    try:
+        secret = read_regular(ROOT / SUBMITTED.name / student_id / ASSIGNMENT / SECRET, 512)
+    except ValueError:
+        return False
+    if not SECRET_FORM.fullmatch(secret):
+        return False
+    write_atomically(feedback / SECRET, secret)
+    return True
+
+
 def keep(outcome, gradebook):
     """Writes everything of one task's ``outcome`` but the result row (grading.batch saves that)."""
     student_id = outcome["result"]["student_id"]
     write_files(student_id, outcome["files"])
+    keep_submission_secret(student_id)
     write_logs(student_id, outcome["log"], outcome["kernel_log"])
     if outcome["gradebook"] is not None:
         record_grades(gradebook, student_id, outcome["gradebook"])

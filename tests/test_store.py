@@ -223,3 +223,40 @@ def test_an_outcome_with_a_forged_file_keeps_no_log_and_no_grade(course):
     with pytest.raises(ValueError, match="outside alice's folders"):
         store.keep(outcome, Untouchable())
     assert _files(course) == {}
+
+
+# -- the submission's secret (nbgrader release_feedback) ---------------------------------------------
+
+SECRET = f"submitted/alice/{ASSIGNMENT}/submission_secret.txt"
+KEPT_SECRET = f"feedback/alice/{ASSIGNMENT}/submission_secret.txt"
+
+
+def test_the_submissions_secret_goes_beside_its_feedback(course):
+    secret = b"0123456789abcdef" * 8  # as nbgrader submit writes it: secrets.token_hex(64)
+    _put(course, {FEEDBACK: b"<html></html>", SECRET: secret})
+    assert store.keep_submission_secret("alice")
+    assert (course / KEPT_SECRET).read_bytes() == secret
+
+
+@pytest.mark.parametrize("secret", [b"", b"not hex at all, " * 4, b"0123456789abcdef" * 8 + b"\n<script>", b"ab" * 300],
+                         ids=["empty", "words", "hex_then_markup", "oversized"])
+def test_a_secret_that_is_not_nbgraders_hex_is_not_kept(course, secret):
+    _put(course, {FEEDBACK: b"<html></html>", SECRET: secret})
+    assert not store.keep_submission_secret("alice")
+    assert not (course / KEPT_SECRET).exists()
+
+
+def test_a_linked_secret_is_not_followed(course, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "secret"
+    elsewhere.write_bytes(b"0123456789abcdef" * 8)
+    _put(course, {FEEDBACK: b"<html></html>"})
+    (course / SECRET).parent.mkdir(parents=True)
+    (course / SECRET).symlink_to(elsewhere)
+    assert not store.keep_submission_secret("alice")
+    assert not (course / KEPT_SECRET).exists()
+
+
+def test_no_secret_is_written_where_there_is_no_feedback(course):
+    _put(course, {SECRET: b"0123456789abcdef" * 8})
+    assert not store.keep_submission_secret("alice")
+    assert not (course / "feedback").exists()
