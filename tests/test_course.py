@@ -4,7 +4,9 @@ import csv
 import html
 import json
 import re
+import shutil
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -229,3 +231,62 @@ def test_the_coordinators_gradebook_has_the_grades_of_grades_csv(graded_course, 
     with open(tmp_path / "export.csv", newline="") as handle:
         exported = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle)}
     assert exported == pytest.approx({student: float(row["total"]) for student, row in read_grades(course).items()})
+
+
+def _table(course, name="grades.csv"):
+    with open(course / name, newline="") as handle:
+        return {row["student_id"]: row for row in csv.DictReader(handle)}
+
+
+def _overrides(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_manual_score_survives_a_regrade_and_plain_nbgrader_export_agrees(graded_course, tmp_path):
+    """Carol handed in the release untouched; the TA grades one part by hand, adds an override, regrades her."""
+    from nbgrader.api import Gradebook
+
+    from grader_tests.points import PARTS as GRADED_PARTS
+
+    # A copy of the graded demo class (this module's batch), so that the other tests keep theirs.
+    graded_dir, graded = graded_course
+    course = tmp_path / "course"
+    shutil.copytree(graded_dir, course, symlinks=True)
+    carol = _table(course)["carol"]
+    assert carol["status"] == "graded" and carol["not_attempted"] == " ".join(GRADED_PARTS) and float(carol["total"]) == 0
+    assert "1 submission(s) attempted no part" in graded.stdout
+    report = (course / "class_report.html").read_text()
+    assert 'data-key="attempted-nothing-count">1<' in report
+
+    # The TA grades softmax by hand in formgrader: what it saves in gradebook.db.
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.find_grade("softmax_checks", "perceptrons", "perceptrons", "carol").manual_score = 1.5
+        gb.find_comment("softmax_code", "perceptrons", "perceptrons", "carol").manual_comment = "answered on paper"
+        gb.db.commit()
+    again = grade(course)
+    assert again.returncode == 0 and "nothing to grade" in again.stdout, again.stderr[-3000:]
+    carol = _table(course)["carol"]
+    assert (carol["softmax"], carol["total"], carol["manual"]) == ("1.5", "1.5", "softmax")
+    assert "carol: softmax 1.5 (checks gave 0; formgrader: answered on paper)" in again.stdout
+
+    # Plain nbgrader's export writes its own file (nbgrader_config.py) and agrees; grades.csv is left alone.
+    before = (course / "grades.csv").read_bytes()
+    exported = run([str(Path(sys.executable).parent / "nbgrader"), "export"], cwd=course)
+    assert exported.returncode == 0, exported.stdout[-2000:] + exported.stderr[-2000:]
+    assert (course / "grades.csv").read_bytes() == before
+    assert float(_table(course, "nbgrader_grades.csv")["carol"]["score"]) == 1.5
+
+    # An override on top, then carol regraded: both scores set by hand still count.
+    _overrides(course / "overrides.csv", "student_id,part,score,reason\ncarol,train_nn,1,regrade request 3\n"
+                                         "carol,train_nn,2,twice\n")
+    regraded = grade(course, "--student", "carol")
+    assert regraded.returncode == 0, regraded.stdout[-3000:] + regraded.stderr[-3000:]
+    assert "overrides.csv line 3: a second score for carol's train_nn (line 2 has one); left out" in regraded.stderr
+    carol = _table(course)["carol"]
+    assert (carol["softmax"], carol["train_nn"], carol["total"], carol["manual"]) == ("1.5", "1", "2.5", "softmax train_nn")
+    assert carol["not_attempted"] == " ".join(GRADED_PARTS)
+    report = run([sys.executable, "-m", "grading.class_report"], cwd=course)
+    assert report.returncode == 0 and "differ" not in report.stderr, report.stderr
+    page = (course / "class_report.html").read_text()
+    assert "regrade request 3" in page and "answered on paper" in page

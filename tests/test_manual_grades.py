@@ -1,15 +1,11 @@
 """Scores set by hand (grading.manual) and parts not attempted, in grades.csv, the summary and the class report.
 
-The fast tests build result rows and course directories by hand; the slow one grades one student
-(the demo's carol: the release handed in untouched) with make grade, sets a manual score through
-nbgrader's Gradebook API as formgrader does, adds overrides.csv, regrades her, and runs plain
-``nbgrader export``.
+These tests build result rows and course directories by hand. The end-to-end test (a manual score
+set through nbgrader's Gradebook API as formgrader does, overrides.csv, a regrade, plain ``nbgrader
+export``) is in tests/test_course.py, on a copy of the demo class it grades anyway.
 """
 
 import csv
-import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +13,6 @@ from grader_tests.points import PARTS, POINTS
 from grading import grades, manual
 from grading.class_report import build_html, load_class, normalise
 from grading.class_report.stats import check_stats, mistake_stats, part_stats
-from tests.course_copy import copy_course, grade, run
 
 
 def _check(name, passed, hint=None, not_attempted=False):
@@ -281,58 +276,3 @@ def test_the_gradebooks_manual_scores_and_comments_are_read(tmp_path, monkeypatc
     found, errors = manual.load(tmp_path, {"alice", "bob"})
     assert found["bob"]["train_nn"].score == 2.5 and found["alice"]["softmax"].score == 2.0 and not errors
     assert manual.from_gradebook(tmp_path / "none.db") == {} and not (tmp_path / "none.db").exists()
-
-
-# -- end to end --------------------------------------------------------------------------------------
-
-def _table(course, name="grades.csv"):
-    with open(course / name, newline="") as handle:
-        return {row["student_id"]: row for row in csv.DictReader(handle)}
-
-
-@pytest.mark.slow  # one student graded twice by make grade (about a minute each)
-def test_a_manual_score_survives_a_regrade_and_plain_nbgrader_export_agrees(tmp_path):
-    from nbgrader.api import Gradebook
-
-    course = copy_course(tmp_path / "course")
-    for other in ("alice", "bob", "dave"):  # carol handed in the release untouched
-        shutil.rmtree(course / "submitted" / other)
-    graded = grade(course, "--workers", "1")
-    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
-    carol = _table(course)["carol"]
-    assert carol["status"] == "graded" and carol["not_attempted"] == " ".join(PARTS) and float(carol["total"]) == 0
-    assert "1 submission(s) attempted no part" in graded.stdout
-    report = (course / "class_report.html").read_text()
-    assert 'data-key="attempted-nothing-count">1<' in report and "<i>no hint</i>" not in report
-
-    # The TA grades softmax by hand in formgrader: what it saves in gradebook.db.
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        gb.find_grade("softmax_checks", "perceptrons", "perceptrons", "carol").manual_score = 1.5
-        gb.find_comment("softmax_code", "perceptrons", "perceptrons", "carol").manual_comment = "answered on paper"
-        gb.db.commit()
-    again = grade(course)
-    assert again.returncode == 0 and "nothing to grade" in again.stdout, again.stderr[-3000:]
-    carol = _table(course)["carol"]
-    assert (carol["softmax"], carol["total"], carol["manual"]) == ("1.5", "1.5", "softmax")
-    assert "carol: softmax 1.5 (checks gave 0; formgrader: answered on paper)" in again.stdout
-
-    # Plain nbgrader's export writes its own file (nbgrader_config.py) and agrees; grades.csv is left alone.
-    before = (course / "grades.csv").read_bytes()
-    exported = run([str(Path(sys.executable).parent / "nbgrader"), "export"], cwd=course)
-    assert exported.returncode == 0, exported.stdout[-2000:] + exported.stderr[-2000:]
-    assert (course / "grades.csv").read_bytes() == before
-    assert float(_table(course, "nbgrader_grades.csv")["carol"]["score"]) == 1.5
-
-    # An override on top, then carol regraded: both scores set by hand still count.
-    _overrides(course / "overrides.csv", "student_id,part,score,reason\ncarol,train_nn,1,regrade request 3\n"
-                                         "carol,train_nn,2,twice\n")
-    regraded = grade(course, "--student", "carol")
-    assert regraded.returncode == 0, regraded.stdout[-3000:] + regraded.stderr[-3000:]
-    assert "overrides.csv line 3: a second score for carol's train_nn (line 2 has one); left out" in regraded.stderr
-    carol = _table(course)["carol"]
-    assert (carol["softmax"], carol["train_nn"], carol["total"], carol["manual"]) == ("1.5", "1", "2.5", "softmax train_nn")
-    assert carol["not_attempted"] == " ".join(PARTS)
-    report = run([sys.executable, "-m", "grading.class_report"], cwd=course)
-    assert report.returncode == 0 and "differ" not in report.stderr, report.stderr
-    page = (course / "class_report.html").read_text()
-    assert "regrade request 3" in page and "answered on paper" in page
