@@ -50,18 +50,35 @@ def parse_report(text, part):
     head = _REPORT_HEAD.fullmatch(lines[0]) if lines else None
     if head is None or head["part"] != part:
         return None
-    checks = []
+    checks, notes = [], []
     for line in lines[1:]:
         check = _CHECK_LINE.fullmatch(line)
         if check:
             checks.append({"name": check["name"], "passed": check["verdict"] == "PASS", "details": [], "hint": None})
         elif checks and line.startswith(_DETAIL):
             checks[-1]["details"].append(line[len(_DETAIL):])
+        elif line.strip():
+            notes.append(line)  # e.g. the grader's "[the kernel died while the grader's checks ran ...]"
     for check in checks:  # the hint is the message's last line (CheckFailure puts it there)
         if check["details"] and check["details"][-1].startswith(_HINT):
             check["hint"] = check["details"].pop()[len(_HINT):].strip()
     hints = list(dict.fromkeys(check["hint"] for check in checks if check["hint"]))
-    return {"passed": int(head["passed"]), "total": int(head["total"]), "checks": checks, "hints": hints}
+    return {"passed": int(head["passed"]), "total": int(head["total"]), "checks": checks, "hints": hints, "notes": notes}
+
+
+def split_report(text, part):
+    """(text before the report, the parsed report) of a stream that ends with ``part``'s report, or (text, None).
+
+    make grade writes the report as an output of its own; plain `nbgrader autograde` runs the
+    checks in the kernel, whose stream may hold the visible checks' lines and the report together.
+    """
+    lines = text.splitlines(keepends=True)
+    for start in range(len(lines) - 1, -1, -1):
+        head = _REPORT_HEAD.fullmatch(lines[start].rstrip("\n"))
+        if head is not None and head["part"] == part:
+            report = parse_report("".join(lines[start:]), part)
+            return ("".join(lines[:start]), report) if report is not None else (text, None)
+    return text, None
 
 
 def _grader_report(cell):
@@ -126,7 +143,7 @@ class FeedbackLayout(NbGraderPreprocessor):
     (grading/templates/feedback_safe) shows at the top; scores are nbgrader's (GetGrades, the
     gradebook), checks and hints come from the grader's report in each test cell (each hint once
     per part). The notebook's cells are reordered: per part, in the exercise's order, its task (the
-    markdown above its answer cell), the answer cell and whatever the student put below it, and the
+    markdown above its answer cell, and provided code between them), the answer cell and whatever the student put below it, and the
     test cell; then every other cell in notebook order (the lesson, provided code, plots), which the
     template folds into one <details>. Test cells lose their source (the visible checks' code and
     the check helper's calls), the score printed as their result (`Out[n]: 0.4`) and the grader's
@@ -156,6 +173,9 @@ class FeedbackLayout(NbGraderPreprocessor):
             members = [test]
             if answer is not None and previous_end < answer < test:
                 start = answer
+                while (start - 1 > previous_end and cells[start - 1].cell_type == "code"
+                       and "nbgrader" not in cells[start - 1].metadata):
+                    start -= 1  # provided code between the task and the answer (e.g. the data as tensors)
                 if start - 1 > previous_end and cells[start - 1].cell_type == "markdown":
                     start -= 1  # the part's task
                 members = [i for i in range(start, test + 1) if i not in taken]
@@ -179,18 +199,19 @@ class FeedbackLayout(NbGraderPreprocessor):
     def _summary(self, part, cell):
         """What the top of the page says about ``part``, and its test cell made plain (see the class)."""
         summary = {"part": part, "score": 0.0, "max": POINTS[part], "passed": None, "total": None, "hints": [],
-                   "checks": [], "anchor": f"part-{part}", "results": f"results-{part}", "found": cell is not None}
+                   "checks": [], "notes": [], "anchor": f"part-{part}", "results": f"results-{part}", "found": cell is not None}
         if cell is None:
             return summary
         grading = cell.metadata.get("nbgrader", {})
         summary["score"] = _number(grading.get("score"))
         summary["max"] = _number(grading.get("points")) or POINTS[part]
         index, text = _grader_report(cell)
-        report = parse_report(text, part) if index is not None else None
-        if report is not None:
-            summary.update(report)
-            del cell.outputs[index]
-        cell.outputs = [output for output in cell.outputs if output.get("output_type") != "execute_result"]
+        if index is not None:
+            before, report = split_report(text, part)
+            if report is not None:
+                summary.update(report)
+                cell.outputs[index]["text"] = before  # dropped below when nothing is left
+        cell.outputs = [output for output in cell.outputs if output.get("output_type") != "execute_result" and not _empty(output)]
         cell.metadata.setdefault("transient", {})["remove_source"] = True
         return summary
 
