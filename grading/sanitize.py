@@ -25,8 +25,9 @@ Math (`$...$`, `$$...$$`, `\\begin{...}` in markdown) becomes MathML here, on th
 latex2mathml: Chromium, Firefox and Safari draw MathML themselves, so the pages need neither a
 script (their policy allows none) nor the network (MathJax came from a CDN). The MathML is cleaned
 like everything else: only presentation elements (MATHML_TAGS) with a few layout attributes whose
-values are plain words or lengths; no href, no colours or styles, nothing of `semantics`,
-`annotation-xml`, `maction` or `mglyph` (which can carry HTML or links). LaTeX that latex2mathml
+values are plain words or lengths; no href, no colours or styles, no `annotation-xml`, `maction`
+or `mglyph` (which can carry HTML or links); the TeX source rides along as the formula's text
+`annotation` (not drawn). LaTeX that latex2mathml
 cannot read stays as its source text.
 """
 
@@ -53,8 +54,11 @@ TAGS = sorted({*bleach.ALLOWED_TAGS, "p", "br", "hr", "h1", "h2", "h3", "h4", "h
                "table", "thead", "tbody", "tr", "th", "td", "img", "del", "s", "sub", "sup", "dl", "dt", "dd"})
 # MathML Core's presentation elements that latex2mathml writes for ordinary formulas
 # (https://www.w3.org/TR/mathml-core/#presentation-markup), and the attributes they need.
+# `semantics` and `annotation` (text only, never drawn) carry the formula's TeX source; `annotation-xml`,
+# which can hold HTML, is not allowed.
 MATHML_TAGS = {"math", "mi", "mn", "mo", "ms", "mtext", "mspace", "mrow", "mfrac", "msqrt", "mroot", "msub", "msup",
-               "msubsup", "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom"}
+               "msubsup", "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom",
+               "semantics", "annotation"}
 MATHML_ATTRIBUTES = {"display", "xmlns", "stretchy", "fence", "form", "separator", "accent", "accentunder", "minsize",
                      "maxsize", "width", "height", "depth", "lspace", "rspace", "mathvariant", "displaystyle",
                      "scriptlevel", "columnalign", "rowalign", "columnspacing", "rowspacing", "movablelimits",
@@ -74,6 +78,8 @@ def _allowed_attribute(tag, name, value):
     if tag in MATHML_TAGS:  # words, numbers and lengths only: no URL, colour or style can pass
         if name == "xmlns":
             return value == _MATHML_NS
+        if tag == "annotation":
+            return name == "encoding" and value == "application/x-tex"
         return name in MATHML_ATTRIBUTES and _MATHML_VALUE.fullmatch(value) is not None
     return tag in ("abbr", "acronym") and name == "title"
 
@@ -102,10 +108,18 @@ class MathMLRenderer(IPythonRenderer):
     """
 
     def _math(self, tex, display, source):
+        """MathML of ``tex`` with ``source`` (as written, delimiters too) kept as its TeX annotation.
+
+        The annotation is MathML's own place for a formula's source (MathML Core, `semantics`):
+        browsers draw only the first child, copy and search keep the words the author wrote.
+        """
         try:
-            return latex_to_mathml(tex, display=display)
+            mathml = latex_to_mathml(tex, display=display)
         except Exception:  # noqa: BLE001 - LaTeX it cannot read: shown as its source text
             return self.escape_html(source)
+        open_end, close = mathml.index(">") + 1, mathml.rindex("</math>")
+        return (f"{mathml[:open_end]}<semantics><mrow>{mathml[open_end:close]}</mrow>"
+                f'<annotation encoding="application/x-tex">{self.escape_html(source)}</annotation></semantics></math>')
 
     def block_math(self, body):
         return self._math(body, "block", f"$${body}$$")

@@ -84,7 +84,7 @@ def test_math_becomes_mathml_and_mathml_cannot_carry_a_link_a_style_or_markup():
         r"$\href{javascript:alert(1)}{x} \color{red}{y} \text{<img src=x onerror=alert(1)>}$"
         '<math><maction actiontype="statusline" href="javascript:alert(1)"><mi onclick="alert(1)">x</mi></maction>'
         "<annotation-xml><b>hi</b></annotation-xml></math>")
-    assert "$" not in clean
+    assert "$" not in re.sub(r"<annotation.*?</annotation>", "", clean), "only the TeX annotations (not drawn) keep it"
     assert clean.count("<math") == 4 and "<mfrac>" in clean and 'display="block"' in clean
     parser = _Page()
     parser.feed(clean)
@@ -116,15 +116,16 @@ def graded(tmp_path_factory):
 
 
 def _summary_rows(text):
-    """{part: (score, max, passed, total, [hints])} of the summary table at the top."""
-    table = text[text.index('<table class="parts">'):text.index("</table>")]
+    """{part: (score, max, passed, total, [hints])} of the summary's rows at the top."""
+    table = text[re.search(r'<div[^>]*class="parts"', text).start():text.index("</header>")]
     rows = {}
-    for row in re.findall(r"<tr class=\"(?:full|lost)\">(.*?)</tr>", table, re.S):
+    for row in re.findall(r'<div[^>]*class="row (?:full|lost)"[^>]*>(.*?)</div>\s*</div>', table, re.S):
         part = re.search(r"<code>(.*?)</code>", row).group(1)
-        score, maximum = re.search(r'<td class="num">([0-9.]+) / ([0-9.]+)</td>', row).groups()
+        score, maximum = re.search(r'<div[^>]*class="score"[^>]*>([0-9.]+) / ([0-9.]+)</div>', row).groups()
         checks = re.search(r">(\d+) of (\d+)</a>", row)
         hints = re.findall(r"<li>(.*?)</li>", row, re.S)
-        rows[part] = (float(score), float(maximum), int(checks.group(1)), int(checks.group(2)), hints)
+        passed, total = (int(checks.group(1)), int(checks.group(2))) if checks else (None, None)
+        rows[part] = (float(score), float(maximum), passed, total, hints)
     return rows
 
 
@@ -184,7 +185,8 @@ def test_no_grader_code_no_stray_results_no_empty_outputs_no_raw_math(graded):
         assert grader_text not in text, grader_text
     assert not re.search(r"<pre>\s*</pre>", text), "an empty output box"
     main = text[text.index('<main id="notebook">'):]
-    prose = re.sub(r"<pre.*?</pre>|<code>.*?</code>", "", main, flags=re.S)  # code may hold a $ (plot labels)
+    prose = re.sub(r"<pre.*?</pre>|<code>.*?</code>|<annotation.*?</annotation>", "", main, flags=re.S)  # code may
+    # hold a $ (plot labels); a formula's TeX annotation is not drawn
     assert "$" not in re.sub(r"<[^>]+>", "", prose), "math left as LaTeX source"
     assert text.count("<math") > 20, "the exercise's math is MathML"
     source = nbformat.read(str(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
@@ -228,7 +230,7 @@ def test_offline_chromium_shows_the_summary_on_the_first_screen(graded, tmp_path
     found = re.search(r'<pre id="__probe__">(.*?)</pre>', stdout, re.S)
     assert found, stderr[-2000:]
     probe = json.loads(found.group(1).replace("&quot;", '"'))
-    assert probe["bottom"] <= probe["height"] == 800, probe
+    assert 600 <= probe["height"] <= 800 and probe["bottom"] <= probe["height"], probe  # the viewport: 800 less the browser's own
     assert probe["maths"] > 20 and probe["math_height"] > 5, "MathML is laid out, not hidden"
     run_chromium(["--window-size=1280,800", f"--screenshot={tmp_path / 'feedback.png'}", page.resolve().as_uri()],
                  tmp_path)
@@ -287,3 +289,38 @@ def test_a_report_printed_after_the_visible_checks_in_one_stream_is_split_off():
     assert before == visible
     assert (parsed["passed"], parsed["total"], parsed["notes"]) == (1, 4, ["[the kernel died while the grader's checks ran]"])
     assert split_report(visible, "softmax") == (visible, None)
+
+
+def _render(nb, **nbgrader):
+    """The feedback page of ``nb`` as generate_feedback makes it, with GetGrades' and ExplainDeadline's facts given."""
+    from nbconvert.exporters import HTMLExporter  # noqa: PLC0415
+    from traitlets.config.loader import PyFileConfigLoader  # noqa: PLC0415
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    exporter = HTMLExporter(config=config.GenerateFeedback)
+    resources = {"nbgrader": {"notebook": ASSIGNMENT, "deadline": [], "late_penalty": 0.0, **nbgrader}}
+    for preprocessor in (FeedbackLayout(), SanitizeStudentContent()):
+        nb, resources = preprocessor.preprocess(nb, resources)
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+def test_a_late_penalty_is_in_the_summary_and_student_text_is_escaped():
+    nb = nbformat.read(str(ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
+    test_cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "softmax_checks")
+    test_cell.metadata.nbgrader.update(score=0.5, points=2)
+    hostile = "<img src=x onerror=alert(1)>"
+    result = _result(hint_text="take the max " + hostile)
+    result["checks"][3]["message"] = "your code raised ValueError: " + hostile
+    test_cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ok      runs " + hostile + "\n"),
+                         nbformat.v4.new_output("stream", name="stdout", text=format_part("softmax", result) + "\n"),
+                         nbformat.v4.new_output("execute_result", data={"text/plain": "0.5"}, execution_count=3)]
+    page = _render(nb, score=8.4, max_score=12.0, late_penalty=1.2,
+                   deadline=["Due: 2026-12-11 17:00:00 UTC.", "Submitted: 2026-12-12 09:00:00 UTC, 16.0 hours late."])
+    summary = page[page.index('id="summary"'):page.index("</header>")]
+    assert '<p class="total">Total: <b>8.4</b> / 12 points</p>' in summary
+    assert "Late penalty: \u22121.2 points" in summary and "16.0 hours late." in summary
+    assert _summary_rows(page)["softmax"][:4] == (0.5, 2.0, 1, 4)
+    assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "Out[" not in page and "0.5 / 2 points (1 of 4" not in page, "the score result and the raw report are gone"
+    assert csp_of(page) == CONTENT_SECURITY_POLICY and "<script" not in page
