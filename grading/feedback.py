@@ -35,6 +35,7 @@ _REPORT_HEAD = re.compile(r"(?P<part>\w+): (?P<score>[0-9.]+) / (?P<max>[0-9.]+)
 _CHECK_LINE = re.compile(r"  (?P<verdict>PASS|FAIL)  (?P<name>\S.*)")
 _DETAIL = " " * 8
 _HINT = "Hint: "
+MAX_UNHINTED = 3  # first lines of failed checks without a hint shown in the summary, per part
 
 
 def parse_report(text, part):
@@ -44,7 +45,8 @@ def parse_report(text, part):
     passed)``, then one ``  PASS  name`` or ``  FAIL  name`` line per check, a failed check's
     message indented by eight spaces, its last line ``Hint: ...`` when the grader named the likely
     mistake (grader_tests.compare.CheckFailure). Returns {"passed", "total", "checks": [{"name",
-    "passed", "details": [line], "hint": text or None}], "hints": [text, each once, in order]}.
+    "passed", "details": [line], "hint": text or None}], "hints": [text, each once, in order],
+    "unhinted": [first line of a failed check without a hint, each once], "notes": [other lines]}.
     """
     lines = text.splitlines()
     head = _REPORT_HEAD.fullmatch(lines[0]) if lines else None
@@ -63,7 +65,12 @@ def parse_report(text, part):
         if check["details"] and check["details"][-1].startswith(_HINT):
             check["hint"] = check["details"].pop()[len(_HINT):].strip()
     hints = list(dict.fromkeys(check["hint"] for check in checks if check["hint"]))
-    return {"passed": int(head["passed"]), "total": int(head["total"]), "checks": checks, "hints": hints, "notes": notes}
+    # Failed checks the grader had no hint for: the first line of each message, once (e.g. "softmax
+    # raised NotImplementedError"), so the summary says something for every part that lost points.
+    unhinted = list(dict.fromkeys(check["details"][0].strip() for check in checks
+                                  if not check["passed"] and not check["hint"] and check["details"]))[:MAX_UNHINTED]
+    return {"passed": int(head["passed"]), "total": int(head["total"]), "checks": checks, "hints": hints,
+            "unhinted": unhinted, "notes": notes}
 
 
 def split_report(text, part):
@@ -199,7 +206,7 @@ class FeedbackLayout(NbGraderPreprocessor):
     def _summary(self, part, cell):
         """What the top of the page says about ``part``, and its test cell made plain (see the class)."""
         summary = {"part": part, "score": 0.0, "max": POINTS[part], "passed": None, "total": None, "hints": [],
-                   "checks": [], "notes": [], "anchor": f"part-{part}", "results": f"results-{part}", "found": cell is not None}
+                   "checks": [], "unhinted": [], "notes": [], "anchor": f"part-{part}", "results": f"results-{part}", "found": cell is not None}
         if cell is None:
             return summary
         grading = cell.metadata.get("nbgrader", {})

@@ -70,6 +70,7 @@ def test_the_report_the_grader_writes_is_read_back_with_each_hint_once():
     assert parsed["checks"][0]["details"] == ["softmax(z) differs from the expected values",
                                               "  mismatched elements: 12 / 12 (100.0%)"]
     assert parsed["checks"][3]["hint"] is None, "only the message's own last line, unindented, is its hint"
+    assert parsed["unhinted"] == ["the gradient is wrong"], "a failure without a hint is named by its first line"
 
 
 def test_a_report_of_another_part_or_student_text_is_not_read():
@@ -123,7 +124,7 @@ def _summary_rows(text):
         part = re.search(r"<code>(.*?)</code>", row).group(1)
         score, maximum = re.search(r'<div[^>]*class="score"[^>]*>([0-9.]+) / ([0-9.]+)</div>', row).groups()
         checks = re.search(r">(\d+) of (\d+)</a>", row)
-        hints = re.findall(r"<li>(.*?)</li>", row, re.S)
+        hints = re.findall(r"<li>(.*?)</li>", row.split('class="unhinted"')[0], re.S)
         passed, total = (int(checks.group(1)), int(checks.group(2))) if checks else (None, None)
         rows[part] = (float(score), float(maximum), passed, total, hints)
     return rows
