@@ -320,7 +320,7 @@ def test_a_late_penalty_is_in_the_summary_and_student_text_is_escaped():
                    deadline=["Due: 2026-12-11 17:00:00 UTC.", "Submitted: 2026-12-12 09:00:00 UTC, 16.0 hours late."])
     summary = page[page.index('id="summary"'):page.index("</header>")]
     assert '<p class="total">Total: <b>8.4</b> / 12 points</p>' in summary
-    assert "Late penalty: \u22121.2 points" in summary and "16.0 hours late." in summary
+    assert "Late submission penalty (Score: -1.2)" in summary and "16.0 hours late." in summary
     assert _summary_rows(page)["softmax"][:4] == (0.5, 2.0, 1, 4)
     assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "Out[" not in page and "0.5 / 2 points (1 of 4" not in page, "the score result and the raw report are gone"
