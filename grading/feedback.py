@@ -113,8 +113,17 @@ def _number(value):
         return 0.0
 
 
+# What the page can show of a display_data or execute_result (grading.sanitize keeps these, drops the rest).
+SHOWN_MIMETYPES = {"text/plain", "text/html", "text/markdown", "image/png", "image/jpeg"}
+
+
 def _empty(output):
-    return output.get("output_type") == "stream" and not str(output.get("text", "")).strip()
+    """An output that would show as an empty box: blank text, or data the page does not show (JSON, widgets...)."""
+    if output.get("output_type") == "stream":
+        return not str(output.get("text", "")).strip()
+    if output.get("output_type") in ("display_data", "execute_result"):
+        return not SHOWN_MIMETYPES & set(output.get("data", {}))
+    return False
 
 
 def _joined_streams(outputs):

@@ -261,12 +261,14 @@ def test_outputs_past_the_budget_are_left_out_with_a_line_saying_so():
     lesson = next(c for c in nb.cells if c.cell_type == "code")
     lesson.outputs = [nbformat.v4.new_output("display_data", data={"image/png": image}) for _ in range(8)]
     answer.outputs = [nbformat.v4.new_output("stream", name="stdout", text="loss 0.1\n"),
+                      nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {}}),
+                      nbformat.v4.new_output("stream", name="stdout", text="  \n"),
                       nbformat.v4.new_output("stream", name="stdout", text="loss 0.05\n")]
     nb, _ = FeedbackLayout(output_budget=1024 * 1024).preprocess(nb, {})
     kept = sum(len(json.dumps(o)) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert kept <= 1024 * 1024 + 8 * 200
     assert answer.outputs == [nbformat.v4.new_output("stream", name="stdout", text="loss 0.1\nloss 0.05\n")], \
-        "the graded parts' outputs come first, one box per stream"
+        "the graded parts' outputs come first, one box per stream, no empty box (blank text, a widget)"
     notes = [o for o in lesson.outputs if o.get("output_type") == "stream"]
     assert len(notes) == 1 and notes[0]["text"].count("left out of this page") == 6, "2 images (400 KiB each as base64) kept, 6 left out"
 
