@@ -31,7 +31,7 @@ class HideGraderTracebacks(NbGraderPreprocessor):
 
 # The first line of a part's report (grader_tests.report.format_part), and a check's line under it.
 _REPORT_HEAD = re.compile(r"(?P<part>\w+): (?P<score>[0-9.]+) / (?P<max>[0-9.]+) points? "
-                          r"\((?P<passed>\d+) of (?P<total>\d+) checks passed\)")
+                          r"\((?P<passed>\d+) of (?P<total>\d+) checks passed(?:; (?P<remark>[^()]*))?\)")
 _CHECK_LINE = re.compile(r"  (?P<verdict>PASS|FAIL)  (?P<name>\S.*)")
 _DETAIL = " " * 8
 _HINT = "Hint: "
@@ -42,11 +42,12 @@ def parse_report(text, part):
     """The checks of ``part`` from the report the grader wrote into its test cell, or None.
 
     ``text`` is grader_tests.report.format_part's output: ``<part>: S / M points (p of n checks
-    passed)``, then one ``  PASS  name`` or ``  FAIL  name`` line per check, a failed check's
+    passed)`` (or ``(p of n checks passed; <remark>)``, e.g. "not attempted: ..."), then one ``  PASS  name`` or ``  FAIL  name`` line per check, a failed check's
     message indented by eight spaces, its last line ``Hint: ...`` when the grader named the likely
     mistake (grader_tests.compare.CheckFailure). Returns {"passed", "total", "checks": [{"name",
     "passed", "details": [line], "hint": text or None}], "hints": [text, each once, in order],
-    "unhinted": [first line of a failed check without a hint, each once], "notes": [other lines]}.
+    "unhinted": [first line of a failed check without a hint, each once], "notes": [other lines],
+    "remark": the head line's remark or None}.
     """
     lines = text.splitlines()
     head = _REPORT_HEAD.fullmatch(lines[0]) if lines else None
@@ -70,7 +71,7 @@ def parse_report(text, part):
     unhinted = list(dict.fromkeys(check["details"][0].strip() for check in checks
                                   if not check["passed"] and not check["hint"] and check["details"]))[:MAX_UNHINTED]
     return {"passed": int(head["passed"]), "total": int(head["total"]), "checks": checks, "hints": hints,
-            "unhinted": unhinted, "notes": notes}
+            "unhinted": unhinted, "notes": notes, "remark": head["remark"]}
 
 
 def split_report(text, part):
@@ -215,7 +216,7 @@ class FeedbackLayout(NbGraderPreprocessor):
     def _summary(self, part, cell):
         """What the top of the page says about ``part``, and its test cell made plain (see the class)."""
         summary = {"part": part, "score": 0.0, "max": POINTS[part], "passed": None, "total": None, "hints": [],
-                   "checks": [], "unhinted": [], "notes": [], "anchor": f"part-{part}", "results": f"results-{part}", "found": cell is not None}
+                   "checks": [], "unhinted": [], "notes": [], "remark": None, "anchor": f"part-{part}", "results": f"results-{part}", "found": cell is not None}
         if cell is None:
             return summary
         grading = cell.metadata.get("nbgrader", {})

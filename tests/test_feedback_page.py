@@ -73,6 +73,16 @@ def test_the_report_the_grader_writes_is_read_back_with_each_hint_once():
     assert parsed["unhinted"] == ["the gradient is wrong"], "a failure without a hint is named by its first line"
 
 
+def test_a_remark_in_the_reports_first_line_is_kept():
+    """format_part may say more in its parentheses (on main: "; not attempted: the code still raises ...")."""
+    lines = format_part("softmax", _result()).splitlines()
+    lines[0] = lines[0].replace("checks passed)", "checks passed; not attempted: the code still raises NotImplementedError)")
+    parsed = parse_report("\n".join(lines), "softmax")
+    assert (parsed["passed"], parsed["total"]) == (1, 4)
+    assert parsed["remark"] == "not attempted: the code still raises NotImplementedError"
+    assert parse_report(format_part("softmax", _result()), "softmax")["remark"] is None
+
+
 def test_a_report_of_another_part_or_student_text_is_not_read():
     assert parse_report(format_part("softmax", _result()), "train_nn") is None
     assert parse_report("ok      softmax runs\nsoftmax: 2 / 2 points (6 of 6", "softmax") is None
