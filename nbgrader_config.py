@@ -9,7 +9,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     LimitOutput, SaveAutoGrades)
 
 from grading.deadlines import ApplyDeadlines, ExplainDeadline
-from grading.feedback import HideGraderTracebacks
+from grading.feedback import FeedbackLayout, HideGraderTracebacks
 from grading.late_policy import LatePenalty
 from grading.sanitize import SanitizeStudentContent
 
@@ -66,8 +66,10 @@ c.LimitOutput.max_traceback = 40
 # already cleans the autograded notebook, plain `nbgrader autograde` does not), and the page is
 # grading/templates/feedback_safe: nbgrader's feedback page with a Content-Security-Policy that
 # allows no script at all. Scoped to GenerateFeedback: formgrader keeps its own template.
-c.GenerateFeedback.preprocessors = [GetGrades, ExplainDeadline, ClearHiddenTests, HideGraderTracebacks, SanitizeStudentContent,
-                                    CSSHTMLHeaderPreprocessor]
+# FeedbackLayout: the summary at the top (total, penalty, per part score, checks and hints) and the order of the
+# page (grading/feedback.py); math becomes MathML in SanitizeStudentContent (no MathJax, no network).
+c.GenerateFeedback.preprocessors = [GetGrades, ExplainDeadline, ClearHiddenTests, HideGraderTracebacks, FeedbackLayout,
+                                    SanitizeStudentContent, CSSHTMLHeaderPreprocessor]
 FORMGRADER = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
 c.GenerateFeedback.HTMLExporter.template_name = "feedback_safe"
 c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [os.path.join(ROOT, "grading", "templates"),

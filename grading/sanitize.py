@@ -20,12 +20,23 @@ leaves a way in or spoils honest content:
   is dropped. Output metadata is reduced to numeric image sizes; execution counts to integers.
 
 Stream and error outputs are text: the templates escape them.
+
+Math (`$...$`, `$$...$$`, `\\begin{...}` in markdown) becomes MathML here, on the server, with
+latex2mathml: Chromium, Firefox and Safari draw MathML themselves, so the pages need neither a
+script (their policy allows none) nor the network (MathJax came from a CDN). The MathML is cleaned
+like everything else: only presentation elements (MATHML_TAGS) with a few layout attributes whose
+values are plain words or lengths; no href, no colours or styles, no `annotation-xml`, `maction`
+or `mglyph` (which can carry HTML or links); the TeX source rides along as the formula's text
+`annotation` (not drawn). LaTeX that latex2mathml
+cannot read stays as its source text.
 """
 
 import base64
 import binascii
+import re
 
 import bleach
+from latex2mathml.converter import convert as latex_to_mathml
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from traitlets import default
@@ -41,6 +52,20 @@ CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURI
 # cannot borrow the page's own look (a panel, a score).
 TAGS = sorted({*bleach.ALLOWED_TAGS, "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "span", "div",
                "table", "thead", "tbody", "tr", "th", "td", "img", "del", "s", "sub", "sup", "dl", "dt", "dd"})
+# MathML Core's presentation elements that latex2mathml writes for ordinary formulas
+# (https://www.w3.org/TR/mathml-core/#presentation-markup), and the attributes they need.
+# `semantics` and `annotation` (text only, never drawn) carry the formula's TeX source; `annotation-xml`,
+# which can hold HTML, is not allowed.
+MATHML_TAGS = {"math", "mi", "mn", "mo", "ms", "mtext", "mspace", "mrow", "mfrac", "msqrt", "mroot", "msub", "msup",
+               "msubsup", "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom",
+               "semantics", "annotation"}
+MATHML_ATTRIBUTES = {"display", "xmlns", "stretchy", "fence", "form", "separator", "accent", "accentunder", "minsize",
+                     "maxsize", "width", "height", "depth", "lspace", "rspace", "mathvariant", "displaystyle",
+                     "scriptlevel", "columnalign", "rowalign", "columnspacing", "rowspacing", "movablelimits",
+                     "symmetric", "largeop", "linethickness"}
+_MATHML_VALUE = re.compile(r"[A-Za-z0-9.+\- ]{0,64}")
+_MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+TAGS = sorted({*TAGS, *MATHML_TAGS})
 IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 
 
@@ -50,6 +75,12 @@ def _allowed_attribute(tag, name, value):
         return name == "title" or (name == "href" and value.lower().startswith(("http:", "https:", "mailto:", "#")))
     if tag == "img":
         return name in ("alt", "title") or (name == "src" and value.lower().startswith("data:image/"))
+    if tag in MATHML_TAGS:  # words, numbers and lengths only: no URL, colour or style can pass
+        if name == "xmlns":
+            return value == _MATHML_NS
+        if tag == "annotation":
+            return name == "encoding" and value == "application/x-tex"
+        return name in MATHML_ATTRIBUTES and _MATHML_VALUE.fullmatch(value) is not None
     return tag in ("abbr", "acronym") and name == "title"
 
 
@@ -67,6 +98,38 @@ def _is_image(mimetype, data):
 def _as_count(value):
     """An execution count the templates can print: an integer or None."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class MathMLRenderer(IPythonRenderer):
+    """nbconvert's renderer with math as MathML (latex2mathml) instead of `$...$` left for MathJax.
+
+    The MathML is not trusted here (latex2mathml copies text such as `\\text{<b>}` through as
+    markup): the sanitiser cleans it with the rest of the page.
+    """
+
+    def _math(self, tex, display, source):
+        """MathML of ``tex`` with ``source`` (as written, delimiters too) kept as its TeX annotation.
+
+        The annotation is MathML's own place for a formula's source (MathML Core, `semantics`):
+        browsers draw only the first child, copy and search keep the words the author wrote.
+        """
+        try:
+            mathml = latex_to_mathml(tex, display=display)
+        except Exception:  # noqa: BLE001 - LaTeX it cannot read: shown as its source text
+            return self.escape_html(source)
+        open_end, close = mathml.index(">") + 1, mathml.rindex("</math>")
+        return (f"{mathml[:open_end]}<semantics><mrow>{mathml[open_end:close]}</mrow>"
+                f'<annotation encoding="application/x-tex">{self.escape_html(source)}</annotation></semantics></math>')
+
+    def block_math(self, body):
+        return self._math(body, "block", f"$${body}$$")
+
+    def inline_math(self, body):
+        return self._math(body, "inline", f"${body}$")
+
+    def latex_environment(self, name, body):
+        source = f"\\begin{{{name}}}{body}\\end{{{name}}}"
+        return self._math(source, "block", source)
 
 
 class SanitizeStudentContent(SanitizeHTML):
@@ -99,7 +162,7 @@ class SanitizeStudentContent(SanitizeHTML):
 
     def markdown_to_clean_html(self, source, attachments=None):
         """Markdown rendered as the templates render it (nbconvert's renderer), then cleaned."""
-        renderer = IPythonRenderer(escape=False, attachments=attachments or {}, exclude_anchor_links=True)
+        renderer = MathMLRenderer(escape=False, attachments=attachments or {}, exclude_anchor_links=True)
         try:
             html = MarkdownWithMath(renderer=renderer).render(source)
         except Exception:  # noqa: BLE001 - e.g. a missing attachment: show the source as text instead
