@@ -75,6 +75,11 @@ def main(argv=None):
     every_result = {sid: manual.apply(res, by_hand.get(sid)) for sid, res in every_result.items()}
     results = [every_result[r["student_id"]] for r in results]
     grades.write_grades_csv(list(every_result.values()), course.GRADES_CSV)
+    # ...and on the feedback pages: a page whose scores set by hand changed is made again (grading.manual_feedback).
+    from grading.manual_feedback import refresh
+
+    for sentence in refresh(list(every_result.values())):
+        print(f"warning: {sentence}", file=sys.stderr)
     from grading.class_report import write_reports
 
     run_info = json.loads(course.RUN_INFO.read_text()) if course.RUN_INFO.is_file() else None

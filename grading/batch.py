@@ -31,7 +31,7 @@ from grading.settings import GRADE_ENVIRONMENT
 # Modules of grading/ that never reach a grade or a feedback page: the coordinator's progress bar,
 # the class report, the command line that grades files without nbgrader, the scores set by hand
 # (laid over the stored rows when tables are written). Left out of the kit, so changing them regrades no one.
-NOT_GRADING = {"check.py", "class_report", "manual.py", "progress.py"}  # names in grading/: modules and packages
+NOT_GRADING = {"check.py", "class_report", "manual.py", "manual_feedback.py", "progress.py"}  # names in grading/: modules and packages
 # Everything a grade depends on besides the submission itself: the grader kit each worker gets.
 GRADER_INPUTS = [SOURCE_NOTEBOOK, ROOT / "nbgrader_config.py", ROOT / "grader_tests" / "pytest.ini",
                  *sorted((ROOT / "grader_tests").glob("*.py")), *sorted((ROOT / "reference").glob("*.py")),

@@ -5,7 +5,7 @@ import re
 
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Integer
+from traitlets import Dict, Integer
 
 from grader_tests.points import PARTS, POINTS
 from grading.cells import ANSWER_ID_OF_PART, GRADE_ID_OF_PART, is_test_cell
@@ -170,6 +170,8 @@ class FeedbackLayout(NbGraderPreprocessor):
     enabled = True
     output_budget = Integer(OUTPUT_BUDGET, help="Bytes of cell outputs (as stored, JSON) the page keeps, the graded "
                                                 "parts' first; each output past it is replaced by one line saying so").tag(config=True)
+    manual = Dict(help="Scores a TA set by hand, {part: {'score', 'reason', 'source', 'auto'}} (grading.manual): "
+                       "they replace the checks' score of their part and the total; set by grading.manual_feedback").tag(config=True)
 
     def preprocess(self, nb, resources):
         cells = nb.cells
@@ -210,6 +212,8 @@ class FeedbackLayout(NbGraderPreprocessor):
             rest[-1].metadata.setdefault("feedback", {})["fold_end"] = True
         nb.cells = ordered + rest
         self._keep_within_budget(nb.cells)
+        if self.manual:
+            self._set_by_hand(parts, resources)
         resources["feedback"] = {"parts": parts, "by_part": {p["part"]: p for p in parts}, "rest": len(rest)}
         return nb, resources
 
@@ -231,6 +235,17 @@ class FeedbackLayout(NbGraderPreprocessor):
         cell.outputs = [output for output in cell.outputs if output.get("output_type") != "execute_result" and not _empty(output)]
         cell.metadata.setdefault("transient", {})["remove_source"] = True
         return summary
+
+    def _set_by_hand(self, parts, resources):
+        """The scores set by hand in place of the checks', with why; the total again (parts - late penalty), as grades.csv."""
+        for summary in parts:
+            given = self.manual.get(summary["part"])
+            if given is not None:
+                summary["score"] = float(given["score"])
+                summary["by_hand"] = {"auto": float(given.get("auto") or 0.0), "reason": str(given.get("reason") or ""),
+                                      "source": str(given.get("source") or "")}
+        graded = resources.setdefault("nbgrader", {})
+        graded["score"] = round(sum(summary["score"] for summary in parts) - float(graded.get("late_penalty") or 0.0), 2)
 
     def preprocess_cell(self, cell, resources, cell_index):
         return cell, resources

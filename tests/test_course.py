@@ -238,6 +238,12 @@ def _table(course, name="grades.csv"):
         return {row["student_id"]: row for row in csv.DictReader(handle)}
 
 
+def _feedback_text(course, student):
+    page = (course / "feedback" / student / "perceptrons" / "perceptrons.html").read_text(encoding="utf-8")
+    page = re.sub(r"<(style|script)\b.*?</\1>", "", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
 def _overrides(path, text):
     path.write_text(text, encoding="utf-8")
     return path
@@ -269,6 +275,11 @@ def test_a_manual_score_survives_a_regrade_and_plain_nbgrader_export_agrees(grad
     carol = _table(course)["carol"]
     assert (carol["softmax"], carol["total"], carol["manual"]) == ("1.5", "1.5", "softmax")
     assert "carol: softmax 1.5 (checks gave 0; formgrader: answered on paper)" in again.stdout
+    # ...and on her feedback page (made again, the rest of it as before), not anyone else's.
+    page = _feedback_text(course, "carol")
+    assert "Total: 1.5 / 12 points" in page and "set by hand (the checks gave 0): answered on paper" in page
+    assert (course / "feedback" / "bob" / "perceptrons" / "perceptrons.html").read_bytes() == \
+        (graded_dir / "feedback" / "bob" / "perceptrons" / "perceptrons.html").read_bytes()
 
     # Plain nbgrader's export writes its own file (nbgrader_config.py) and agrees; grades.csv is left alone.
     before = (course / "grades.csv").read_bytes()
@@ -286,6 +297,8 @@ def test_a_manual_score_survives_a_regrade_and_plain_nbgrader_export_agrees(grad
     carol = _table(course)["carol"]
     assert (carol["softmax"], carol["train_nn"], carol["total"], carol["manual"]) == ("1.5", "1", "2.5", "softmax train_nn")
     assert carol["not_attempted"] == " ".join(GRADED_PARTS)
+    page = _feedback_text(course, "carol")  # the regrade wrote her page anew: both scores set by hand are on it again
+    assert "Total: 2.5 / 12 points" in page and "regrade request 3" in page and "answered on paper" in page
     report = run([sys.executable, "-m", "grading.class_report"], cwd=course)
     assert report.returncode == 0 and "differ" not in report.stderr, report.stderr
     page = (course / "class_report.html").read_text()

@@ -337,3 +337,27 @@ def test_a_late_penalty_is_in_the_summary_and_student_text_is_escaped():
     assert hostile not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "Out[" not in page and "0.5 / 2 points (1 of 4" not in page, "the score result and the raw report are gone"
     assert csp_of(page) == CONTENT_SECURITY_POLICY and "<script" not in page
+
+
+def test_a_score_set_by_hand_replaces_the_checks_score_and_the_total_and_says_why():
+    """grading.manual_feedback hands FeedbackLayout the TA's scores: the part, the total (after the penalty) and the reason."""
+    nb = nbformat.read(str(ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
+    for cell in nb.cells:  # every part graded 0 by the checks
+        if cell.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_checks"):
+            cell.metadata.nbgrader.update(score=0.0)
+    hostile = "<img src=x onerror=alert(1)>"
+    layout = FeedbackLayout(manual={"train_nn": {"score": 3.0, "reason": "graded on paper " + hostile,
+                                                 "source": "overrides.csv line 2", "auto": 0.0}})
+    resources = {"nbgrader": {"notebook": ASSIGNMENT, "deadline": [], "late_penalty": 0.5, "score": 0.0, "max_score": 12.0}}
+    nb, resources = layout.preprocess(nb, resources)
+    assert resources["nbgrader"]["score"] == 2.5  # 3 set by hand - the late penalty, as grades.csv's total
+    from nbconvert.exporters import HTMLExporter  # noqa: PLC0415
+    from traitlets.config.loader import PyFileConfigLoader  # noqa: PLC0415
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    nb, resources = SanitizeStudentContent().preprocess(nb, resources)
+    page, _ = HTMLExporter(config=config.GenerateFeedback).from_notebook_node(nb, resources=resources)
+    assert '<p class="total">Total: <b>2.5</b> / 12 points</p>' in page
+    assert _summary_rows(page)["train_nn"][:2] == (3.0, 3.0) and _summary_rows(page)["softmax"][:2] == (0.0, 2.0)
+    assert "set by hand (the checks gave 0): graded on paper &lt;img src=x onerror=alert(1)&gt;" in page
+    assert hostile not in page
