@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -191,14 +192,17 @@ def test_only_what_load_may_have_caused_is_graded_again(graded, student):
 
 def _processes_under(course):
     """Pids of running processes whose working directory lies in ``course`` or in a worker's private
-    course directory (grading.cluster's grader kit; kernels run in the notebook's folder there)."""
+    course directory (grading.cluster's grader kit; kernels run in the notebook's folder there) that
+    this checkout's Python runs: another checkout's batch on the same machine is not this one's."""
+    ours = str(Path(sys.executable).parent) + os.sep
     found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
                 cwd = Path(os.readlink(proc / "cwd"))
-                if cwd.is_relative_to(course) or any(part.startswith("grader-kit-") for part in cwd.parts):
-                    found.append((int(proc.name), (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]))
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                if cwd.is_relative_to(course) or (any(part.startswith("grader-kit-") for part in cwd.parts) and command.startswith(ours)):
+                    found.append((int(proc.name), command[:120]))
             except OSError:
                 continue
     return found
