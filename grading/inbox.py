@@ -79,17 +79,25 @@ def read_regular(path, limit, too_big="over the size limit"):
             raise ValueError(_kind(info.st_mode))
         if info.st_size > limit:
             raise ValueError(f"{info.st_size} bytes: {too_big}")
-        chunks, size = [], 0
-        while chunk := os.read(fd, 1 << 20):
-            size += len(chunk)
-            if size > limit:  # grew while being read
-                raise ValueError(f"{size}+ bytes: {too_big}")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        data = read_at_most(fd, limit)
+        if data is None:  # grew while being read
+            raise ValueError(f"{limit + 1}+ bytes: {too_big}")
+        return data
     except OSError as error:
         raise ValueError(f"cannot be read ({error.strerror})") from None
     finally:
         os.close(fd)
+
+
+def read_at_most(fd, limit):
+    """The rest of the open file ``fd`` in 1 MiB reads, or None as soon as it holds more than ``limit`` bytes."""
+    chunks, size = [], 0
+    while chunk := os.read(fd, 1 << 20):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def student_ids(submitted):

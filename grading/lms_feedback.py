@@ -53,6 +53,7 @@ from pathlib import Path, PurePosixPath
 
 from grading.atomic import replacing
 from grading.course import ASSIGNMENT
+from grading.inbox import read_at_most
 from grading.lms_import import CANVAS as CANVAS_ENTRY  # Canvas's download names, as make collect read them
 from grading.names import printable
 
@@ -156,13 +157,10 @@ def read_page(feedback_dir, student_id, limit=None):
             raise ValueError(f"{PAGE} is not a regular file")
         if info.st_size > limit:
             raise ValueError(f"{PAGE} is {info.st_size:,} bytes, over the limit of {limit:,} bytes a page")
-        chunks, size = [], 0
-        while chunk := os.read(fd, 1 << 20):
-            size += len(chunk)
-            if size > limit:  # grew while being read
-                raise ValueError(f"{PAGE} grew past the limit of {limit:,} bytes a page")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        data = read_at_most(fd, limit)
+        if data is None:  # grew while being read
+            raise ValueError(f"{PAGE} grew past the limit of {limit:,} bytes a page")
+        return data
     except OSError as error:
         if isinstance(error, FileNotFoundError):
             raise
