@@ -9,7 +9,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     LimitOutput, SaveAutoGrades)
 
 from grading.deadlines import ApplyDeadlines, ExplainDeadline
-from grading.feedback import FeedbackLayout, HideGraderTracebacks
+from grading.feedback import FeedbackExporter, FeedbackLayout, HideGraderTracebacks
 from grading.late_policy import LatePenalty
 from grading.sanitize import SanitizeStudentContent
 
@@ -72,6 +72,8 @@ c.GenerateFeedback.preprocessors = [GetGrades, ExplainDeadline, ClearHiddenTests
                                     SanitizeStudentContent, CSSHTMLHeaderPreprocessor]
 FORMGRADER = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
 c.GenerateFeedback.HTMLExporter.template_name = "feedback_safe"
+# The page as the template makes it, without nbconvert's BeautifulSoup pass over it (grading.feedback.FeedbackExporter).
+c.GenerateFeedback.exporter_class = FeedbackExporter
 c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [os.path.join(ROOT, "grading", "templates"),
                                                            os.path.join(FORMGRADER, "templates")]
 # nbgrader's own paths (bootstrap's CSS), plus its templates, where feedback_safe finds the page it extends.

@@ -31,18 +31,6 @@ def main(argv=None):
     from grading import batch, course, grades
     from grading import settings as grading_settings
 
-    try:
-        limits = grading_settings.current()
-    except ValueError as error:  # an environment variable that is no valid setting
-        parser.error(str(error))
-    from grading.deadlines import Deadlines
-
-    try:
-        Deadlines(config=grading_settings.load_course_config()).due()
-    except ValueError as error:  # a due date nbgrader cannot read: say so before grading anyone
-        parser.error(str(error))
-    workers = args.workers or limits.workers or os.cpu_count() or 1
-
     os.chdir(course.ROOT)
     everyone = batch.student_ids()
     chosen = everyone if not args.student else args.student
@@ -51,14 +39,34 @@ def main(argv=None):
         parser.error(f"no such student directory in submitted/: {', '.join(unknown)}")
     sandboxed = not args.no_sandbox
     plan = batch.plan(chosen, force=args.force or bool(args.student), sandboxed=sandboxed)
+    # One student to grade here needs one worker, whatever the settings say: its cluster starts now,
+    # while the course's configuration loads (seconds of nbgrader's imports) and is checked.
+    early = _connect(plan, args, workers=1) if len(plan.todo) == 1 and not args.scheduler else None
+    try:
+        try:
+            limits = grading_settings.current()
+        except ValueError as error:  # an environment variable that is no valid setting
+            parser.error(str(error))
+        from grading.deadlines import Deadlines
+
+        try:
+            Deadlines(config=grading_settings.load_course_config()).due()
+        except ValueError as error:  # a due date nbgrader cannot read: say so before grading anyone
+            parser.error(str(error))
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
+    workers = args.workers or limits.workers or os.cpu_count() or 1
+
     if plan.todo:
         started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-        results, elapsed, keeping, where, workers = _grade(plan, args, max(1, workers))
+        results, elapsed, keeping, where, workers, closing = _grade(plan, args, max(1, workers), early)
         write_run_info(course.RUN_INFO, started=started, elapsed=round(elapsed, 2), workers=workers, cluster=where,
                        students=len(results), grader_version=batch.grader_version()[:12], sandboxed=sandboxed,
                        coordinator_seconds_per_student=round(keeping, 4))
     else:  # nothing changed: no cluster, no release; .grading/run.json still tells of the last batch that ran
-        results, elapsed = [plan.kept[sid] for sid in chosen], 0.0
+        results, elapsed, closing = [plan.kept[sid] for sid in chosen], 0.0, None
         print("nothing to grade: every submission asked for is unchanged and graded by this grader", flush=True)
     # grades.csv always lists every student directory, also when only some were (re)graded now.
     every_result = {r["student_id"]: r for r in (batch.load_result(s) for s in everyone) if r}
@@ -85,27 +93,39 @@ def main(argv=None):
     run_info = json.loads(course.RUN_INFO.read_text()) if course.RUN_INFO.is_file() else None
     write_reports(list(every_result.values()), run_info, course.ROOT)
     print(grades.summary(results))
+    if closing is not None:  # the cluster shut down while the tables were written
+        closing.join()
     print(f"\n{len(results)} submission(s) in {elapsed:.1f} s; grades: {course.GRADES_CSV.relative_to(course.ROOT)}, "
           f"feedback: {course.FEEDBACK.relative_to(course.ROOT)}/, class report: class_report.html, checks.csv")
     return 0
 
 
-def _grade(plan, args, workers):
-    """Grades ``plan.todo`` on a cluster: (results, seconds, keeping seconds, the cluster's name, its workers).
+def _connect(plan, args, workers):
+    """The cluster's Connection (grading.cluster), starting in the background, with this run's grader kit."""
+    from grading import batch, cluster
+
+    settings = {"sandboxed": plan.sandboxed, "cell_timeout": os.environ.get("GRADING_CELL_TIMEOUT")}
+    kit = cluster.GraderKit(batch.grader_kit(), batch.grader_version(), settings)
+    return cluster.Connection(kit, scheduler=args.scheduler, workers=workers)
+
+
+def _grade(plan, args, workers, connection=None):
+    """Grades ``plan.todo`` on a cluster: (results, seconds, keeping seconds, the cluster's name, its workers,
+    the thread closing the cluster).
 
     A LocalCluster gets no more workers than there are students to grade: one student, one worker
-    (each one costs seconds of start-up and its grader kit).
+    (each one costs seconds of start-up and its grader kit). ``connection``: one already starting.
     """
     from grading import batch, cluster
     from grading.course import ASSIGNMENT, RESULTS, ROOT
 
     sandboxed = plan.sandboxed
-    settings = {"sandboxed": sandboxed, "cell_timeout": os.environ.get("GRADING_CELL_TIMEOUT")}
-    kit = cluster.GraderKit(batch.grader_kit(), batch.grader_version(), settings)
     if not args.scheduler:
         workers = min(workers, len(plan.todo))
+    if connection is None:
+        connection = _connect(plan, args, workers)
     try:
-        with cluster.Connection(kit, scheduler=args.scheduler, workers=workers) as connection:
+        try:
             from grading.wall import SandboxUnavailable, check_available
             from grading.worker import quiet
 
@@ -122,6 +142,9 @@ def _grade(plan, args, workers):
             where, workers = cluster.describe(client), cluster.worker_count(client)
             print(f"grading {len(plan.todo)} submission(s) of '{ASSIGNMENT}' on {where}", flush=True)
             results, elapsed, keeping = batch.grade_all(plan, client)
+        except BaseException:
+            connection.close()
+            raise
     except batch.SchedulerLost:
         sys.exit(f"make grade: lost the connection to the Dask scheduler{' at ' + args.scheduler if args.scheduler else ''}; "
                  f"every student graded so far is saved in {RESULTS.relative_to(ROOT)}/: run make grade again to continue")
@@ -135,7 +158,7 @@ def _grade(plan, args, workers):
         if not isinstance(error, (cluster.KitMismatch, SandboxUnavailable)):
             raise
         sys.exit(f"make grade: a worker cannot grade: {error}")
-    return results, elapsed, keeping, where, workers
+    return results, elapsed, keeping, where, workers, connection.close_in_background()
 
 
 def write_run_info(path, **info):
