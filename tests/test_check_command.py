@@ -36,6 +36,8 @@ CHECK_KEYS = {"name", "passed", "message", "hint", "stop", "not_attempted"}
 # Why the submission's process stopped, when that failed a check (grader_tests.submission).
 STOP_CODES = {None, "call_timeout", "no_answer", "part_deadline", "exited", "malformed", "not_started"}
 IMPORT_ERROR = "the data file rings.csv was not found"
+
+pytestmark = pytest.mark.slow  # sandboxed grading processes, one per file (over a minute in all)
 SYNTAX_ERROR_SOURCE = CORRECT_SOURCE + "\n\ndef plot_losses(history:\n    pass\n"
 SYNTAX_ERROR_LINE = SYNTAX_ERROR_SOURCE.splitlines().index("def plot_losses(history:") + 1
 

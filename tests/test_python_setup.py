@@ -126,6 +126,7 @@ def resolutions():
             yield {v: f.result() for v, f in futures.items()}
 
 
+@pytest.mark.slow  # a resolution of the whole pinned set per supported Python, from PyPI (about 40 s)
 @pytest.mark.parametrize("version", RESOLVE_VERSIONS)
 def test_the_pinned_set_resolves_to_itself_on_every_supported_python(resolutions, version):
     result = resolutions[version]
