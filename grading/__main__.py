@@ -62,6 +62,13 @@ def main(argv=None):
     if plan.todo:
         started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         results, elapsed, keeping, where, workers, closing = _grade(plan, args, max(1, workers), early)
+        from grading.release import ReleaseFailed, release_gradebook
+
+        try:  # made once per grader, while the cluster closes: the next batch's workers do not release again
+            release_gradebook(batch.grader_version())
+        except ReleaseFailed as error:
+            print(f"warning: the release-only gradebook for the workers could not be made (they release themselves): {error}",
+                  file=sys.stderr)
         write_run_info(course.RUN_INFO, started=started, elapsed=round(elapsed, 2), workers=workers, cluster=where,
                        students=len(results), grader_version=batch.grader_version()[:12], sandboxed=sandboxed,
                        coordinator_seconds_per_student=round(keeping, 4))
@@ -104,8 +111,12 @@ def _connect(plan, args, workers):
     """The cluster's Connection (grading.cluster), starting in the background, with this run's grader kit."""
     from grading import batch, cluster
 
+    from grading.release import kept_gradebook
+
     settings = {"sandboxed": plan.sandboxed, "cell_timeout": os.environ.get("GRADING_CELL_TIMEOUT")}
-    kit = cluster.GraderKit(batch.grader_kit(), batch.grader_version(), settings)
+    version = batch.grader_version()
+    # The release's gradebook made for this grader before (grading.release): the workers do not release again.
+    kit = cluster.GraderKit(batch.grader_kit(), version, settings, gradebook=kept_gradebook(version))
     return cluster.Connection(kit, scheduler=args.scheduler, workers=workers)
 
 
@@ -137,7 +148,7 @@ def _grade(plan, args, workers, connection=None):
                     sys.exit(f"make grade: {error}")
             elif not sandboxed:
                 print("grading WITHOUT the sandbox: student code can read and change the workers' files", flush=True)
-            release_assignment()
+            release_assignment(batch.grader_version())
             client = connection.client()
             where, workers = cluster.describe(client), cluster.worker_count(client)
             print(f"grading {len(plan.todo)} submission(s) of '{ASSIGNMENT}' on {where}", flush=True)
@@ -168,18 +179,14 @@ def write_run_info(path, **info):
     write_atomically(path, json.dumps(info, indent=1))
 
 
-def release_assignment():
-    """source/ -> release/ with nbgrader generate_assignment (also records the source cells in the gradebook)."""
-    from nbgrader.apps import NbGraderAPI
+def release_assignment(version):
+    """source/ -> release/ and the assignment's cells in gradebook.db, unless done for this grader (grading.release)."""
+    from grading.release import ReleaseFailed, release_course
 
-    from grading.course import ASSIGNMENT, nbgrader_config, quicker_gradebook_creation
-
-    quicker_gradebook_creation()
-    api = NbGraderAPI(config=nbgrader_config())
-    api.log.setLevel(logging.ERROR)
-    outcome = api.generate_assignment(ASSIGNMENT, force=True, create=True)
-    if not outcome["success"]:
-        sys.exit(f"generating the release failed:\n{outcome.get('error') or outcome.get('log')}")
+    try:
+        release_course(version)
+    except ReleaseFailed as error:
+        sys.exit(f"generating the release failed:\n{error}")
 
 
 if __name__ == "__main__":

@@ -72,12 +72,15 @@ class GraderKit(WorkerPlugin):
 
     name = PLUGIN_NAME
 
-    def __init__(self, files, version, settings):
+    def __init__(self, files, version, settings, gradebook=None):
         """``files``: {path relative to the course directory: bytes}, in grader-version order;
-        ``version``: their digest; ``settings``: what grading.worker.prepare needs (sandboxed, cell time-out)."""
+        ``version``: their digest; ``settings``: what grading.worker.prepare needs (sandboxed, cell time-out);
+        ``gradebook``: the bytes of a gradebook holding this grader's release alone (grading.release), or None:
+        then each worker releases into a gradebook of its own."""
         self.files = files
         self.version = version
         self.settings = settings
+        self.gradebook = gradebook
         self.directory = None
 
     async def setup(self, worker):
@@ -108,7 +111,9 @@ class GraderKit(WorkerPlugin):
         worker_module = importlib.import_module("grading.worker")
         if Path(worker_module.__file__).resolve().parent.parent != directory.resolve():
             raise KitMismatch(f"grading.worker was imported from {worker_module.__file__}, not from the kit in {directory}")
-        worker_module.prepare(self.version, self.settings)
+        if self.gradebook is not None:
+            (directory / "gradebook.db").write_bytes(self.gradebook)
+        worker_module.prepare(self.version, {**self.settings, "released": self.gradebook is not None})
 
     def teardown(self, worker):
         if self.directory is None:
