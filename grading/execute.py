@@ -42,7 +42,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Float, Unicode
+from traitlets import Bool, Float, Unicode, default
 
 from grader_tests.points import PARTS
 from grader_tests.report import format_part
@@ -155,6 +155,13 @@ class GradingExecute(Execute):
     kernel_log = Unicode("", help="file that receives the kernel process's stderr ('' keeps it)").tag(config=True)
     responsive_within = Float(10.0, help="seconds an interrupted kernel has to answer before it is replaced").tag(config=True)
     agent_start_within = Float(60.0, help="seconds the kernel has to connect its agent for a part's checks").tag(config=True)
+
+    @default("shutdown_kernel")
+    def _kill_when_done(self):
+        # A graceful shutdown waits about 1 s a student for the kernel to exit (atexit handlers of
+        # JAX, torch and the student's own): nothing it could still do counts, and its sandbox is
+        # killed whole afterwards (_kill_process_groups), so the kernel is killed at once.
+        return "immediate"
 
     def preprocess(self, nb, resources=None, km=None):
         # The limits (grading.settings): of the course's configuration as nbgrader passes it, or of
