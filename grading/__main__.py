@@ -10,6 +10,7 @@ import datetime
 import json
 import logging
 import os
+import subprocess
 import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -109,11 +110,11 @@ def main(argv=None):
 
 def _connect(plan, args, workers):
     """The cluster's Connection (grading.cluster), starting in the background, with this run's grader kit."""
-    from grading import batch, cluster
-
+    from grading import batch, cluster, compile_cache
     from grading.release import kept_gradebook
 
-    settings = {"sandboxed": plan.sandboxed, "cell_timeout": os.environ.get("GRADING_CELL_TIMEOUT")}
+    settings = {"sandboxed": plan.sandboxed, "cell_timeout": os.environ.get("GRADING_CELL_TIMEOUT"),
+                "compile_cache": str(compile_cache.location()) if plan.sandboxed and not args.scheduler else None}
     version = batch.grader_version()
     # The release's gradebook made for this grader before (grading.release): the workers do not release again.
     kit = cluster.GraderKit(batch.grader_kit(), version, settings, gradebook=kept_gradebook(version))
@@ -149,11 +150,15 @@ def _grade(plan, args, workers, connection=None):
             elif not sandboxed:
                 print("grading WITHOUT the sandbox: student code can read and change the workers' files", flush=True)
             release_assignment(batch.grader_version())
+            building = start_compile_cache() if sandboxed and not args.scheduler else None
             client = connection.client()
             where, workers = cluster.describe(client), cluster.worker_count(client)
             print(f"grading {len(plan.todo)} submission(s) of '{ASSIGNMENT}' on {where}", flush=True)
             results, elapsed, keeping = batch.grade_all(plan, client)
+            finish_compile_cache(building)
         except BaseException:
+            if building is not None:
+                building.kill()
             connection.close()
             raise
     except batch.SchedulerLost:
@@ -177,6 +182,32 @@ def write_run_info(path, **info):
     from grading.atomic import write_atomically
 
     write_atomically(path, json.dumps(info, indent=1))
+
+
+def start_compile_cache():
+    """Starts making JAX's compilations of the exercise for the kernels on this machine (grading.compile_cache),
+    unless they are there: a process beside the batch, whose kernels use the cache once it is complete.
+    Returns the process or None."""
+    from grading import compile_cache
+    from grading.course import LOGS
+
+    if compile_cache.usable(compile_cache.location()):
+        return None
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with open(LOGS / "compile-cache.log", "w") as log:
+        return subprocess.Popen([sys.executable, "-m", "grading.compile_cache"], stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT)
+
+
+def finish_compile_cache(process):
+    """Waits for the cache's process (the next batch needs it whole); a failure is a warning: grading never depends on it."""
+    if process is None:
+        return
+    if process.wait() != 0:
+        from grading.course import LOGS, ROOT
+
+        print(f"warning: the compile cache could not be made (grading is slower, grades the same): "
+              f"{(LOGS / 'compile-cache.log').relative_to(ROOT)}", file=sys.stderr, flush=True)
 
 
 def release_assignment(version):

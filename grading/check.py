@@ -24,6 +24,16 @@ from grading.proctree import die_with_parent  # noqa: E402
 from sandbox.agent import LOAD_TIME_LIMIT  # noqa: E402
 
 
+def _compile_cache():
+    """The course's compile cache (grading.compile_cache), made now if make grade has not made it; None if it cannot be."""
+    from grading import compile_cache  # noqa: PLC0415 - JAX and jupyter_client load after the flags
+
+    try:
+        return compile_cache.build()
+    except Exception:  # noqa: BLE001 - a saving, never a reason not to check: the files are checked without it
+        return None
+
+
 def grade_paths(paths, sandbox=True):
     """Yields the result of each .py or .ipynb file in ``paths``: the JSON object of ``--json``.
 
@@ -33,9 +43,10 @@ def grade_paths(paths, sandbox=True):
     from grading.wall import AgentProcess  # noqa: PLC0415 - JAX and jupyter_client load after the flags
 
     paths = list(paths)
-    upcoming = AgentProcess(paths[0], enabled=sandbox) if paths else None
+    cache = _compile_cache() if sandbox and paths else None
+    upcoming = AgentProcess(paths[0], enabled=sandbox, compile_cache=cache) if paths else None
     for i, path in enumerate(paths):
-        agent, upcoming = upcoming, (AgentProcess(paths[i + 1], enabled=sandbox) if i + 1 < len(paths) else None)
+        agent, upcoming = upcoming, (AgentProcess(paths[i + 1], enabled=sandbox, compile_cache=cache) if i + 1 < len(paths) else None)
         try:
             yield _grade_agent(path, agent)
         finally:

@@ -22,12 +22,13 @@ LOGS = STATE / "logs"  # nbgrader's log of each student's last autograde
 RUN_INFO = STATE / "run.json"  # when and how the last batch ran
 
 
-def nbgrader_config(sandbox=True):
+def nbgrader_config(sandbox=True, compile_cache=None):
     """The course's nbgrader_config.py, plus what `make grade` changes.
 
     make grade reads submissions from the staged copies (so submitted/ is never modified) and
     runs notebooks with grading.execute.GradingExecute instead of nbgrader's Execute: the kernel
-    in a sandbox (unless ``sandbox`` is False), the hidden checks outside it.
+    in a sandbox (unless ``sandbox`` is False), the hidden checks outside it; ``compile_cache``:
+    the directory of grading.compile_cache its kernels read, or None.
     """
     config = settings.load_course_config()
     from grading.execute import GradingExecute  # noqa: PLC0415 - keeps this module light to import
@@ -44,6 +45,7 @@ def nbgrader_config(sandbox=True):
     overlay.ApplyDeadlines.extensions_by_student_id = False
     overlay.GradingExecute.kernel_log = str(LOGS / "kernels.log")
     overlay.GradingExecute.sandbox = sandbox
+    overlay.GradingExecute.compile_cache = str(compile_cache or "")
     overlay.GradingExecute.timeout = settings.current(config).cell_timeout  # GRADING_CELL_TIMEOUT overrides the file
     config.merge(overlay)
     return config

@@ -52,7 +52,7 @@ from grading import record as grading_record
 from grading import settings as grading_settings
 from grading.cells import SKIP_TAG, is_test_cell, part_of_test_cell, strip_magics
 from grading.load import Meter, load_suspected
-from grading.wall import Sandbox, environment, kernel_manager
+from grading.wall import Sandbox, compile_cache_usable, environment, kernel_manager
 
 def _bound_and_read(source):
     """Names a cell binds and names it reads; None if it cannot be parsed."""
@@ -155,6 +155,8 @@ class GradingExecute(Execute):
     kernel_log = Unicode("", help="file that receives the kernel process's stderr ('' keeps it)").tag(config=True)
     responsive_within = Float(10.0, help="seconds an interrupted kernel has to answer before it is replaced").tag(config=True)
     agent_start_within = Float(60.0, help="seconds the kernel has to connect its agent for a part's checks").tag(config=True)
+    compile_cache = Unicode("", help="JAX compilations made by the grader (grading.compile_cache), read-only to the kernel; '' for none").tag(config=True)
+    compile_cache_writable = Bool(False, help="the kernel may add to compile_cache (only when the grader builds it)").tag(config=True)
 
     @default("shutdown_kernel")
     def _kill_when_done(self):
@@ -201,7 +203,9 @@ class GradingExecute(Execute):
             path = os.path.join(notebook_dir, name)
             if os.path.isfile(path):
                 files[f"{inside_dir}/{name}"] = path
-        box = Sandbox(files=files, cwd=inside_dir, enabled=self.sandbox, settings=self.limits)
+        cache = self.compile_cache if self.compile_cache and (self.compile_cache_writable or compile_cache_usable(self.compile_cache)) else None
+        box = Sandbox(files=files, cwd=inside_dir, enabled=self.sandbox, settings=self.limits, compile_cache=cache,
+                      compile_cache_writable=self.compile_cache_writable)
         self._sandboxes.append(box)
         self._box = box
         kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name") or "python3"

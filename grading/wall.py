@@ -131,13 +131,36 @@ def environment(extra=None):
     return env
 
 
+COMPILE_CACHE_INSIDE = "/opt/compile-cache"
+COMPILE_CACHE_COMPLETE = "complete"  # written last by grading.compile_cache: a directory without it is never used
+
+
+def compile_cache_usable(path):
+    """Is ``path`` a complete compile cache (grading.compile_cache)?"""
+    return bool(path) and (Path(path) / COMPILE_CACHE_COMPLETE).is_file()
+
+
+def compile_cache_environment(path, writable=False):
+    """JAX's settings for a compile cache at ``path``: read by every kernel, written only by the grader's build.
+
+    A reader never writes: JAX writes only compilations that took longer than the minimum time
+    (10**9 s here); so nothing fails, and no warning reaches a student's output.
+    """
+    return {"JAX_COMPILATION_CACHE_DIR": path, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0" if writable else "1000000000",
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+
+
 class Sandbox:
     """One sandboxed run: its runtime directory, the files it may read, its command line and limits."""
 
-    def __init__(self, files=None, cwd=INSIDE_HOME, enabled=True, settings=None):
+    def __init__(self, files=None, cwd=INSIDE_HOME, enabled=True, settings=None, compile_cache=None, compile_cache_writable=False):
         """``files`` maps paths inside to host files bound read-only; ``enabled=False`` runs unsandboxed;
-        ``settings``: the GradingSettings whose limits apply (the course's by default)."""
+        ``settings``: the GradingSettings whose limits apply (the course's by default);
+        ``compile_cache``: a directory of JAX compilations made by the grader (grading.compile_cache),
+        bound read-only (writable only while the grader builds it), or None."""
         self.enabled = enabled
+        self.compile_cache = str(compile_cache) if compile_cache else None
+        self.compile_cache_writable = compile_cache_writable
         self.settings = settings or current_settings()
         self.files = dict(files or {})
         self.cwd = cwd
@@ -147,10 +170,13 @@ class Sandbox:
 
     # -- the runtime directory --------------------------------------------------------------
     def open_to_sandbox(self):
-        """Lets the sandbox create its sockets in the runtime directory (a kernel binds its own)."""
+        """Lets the sandbox create its sockets in the runtime directory (a kernel binds its own),
+        and its compilations in a compile cache the grader is building."""
         if self.uid is not None:
             for path in [self.runtime, *self.runtime.iterdir()]:
                 os.chown(path, self.uid, self.uid)
+            if self.compile_cache and self.compile_cache_writable:
+                os.chown(self.compile_cache, self.uid, self.uid)
 
     def close_to_sandbox(self):
         """From now on the sandbox can use the sockets there but create nothing (no disk to fill)."""
@@ -189,6 +215,10 @@ class Sandbox:
         mounts += ["--bind", str(self.runtime), str(self.runtime)]
         for inside, outside in self.files.items():
             mounts += ["--ro-bind", str(outside), inside]
+        env = dict(env or {})
+        if self.compile_cache:
+            mounts += ["--bind" if self.compile_cache_writable else "--ro-bind", self.compile_cache, COMPILE_CACHE_INSIDE]
+            env.update(compile_cache_environment(COMPILE_CACHE_INSIDE, self.compile_cache_writable))
         args += _with_parent_directories(mounts)
         args += ["--chdir", self.cwd, "--clearenv"]
         for key, value in environment(env).items():
@@ -360,16 +390,18 @@ def kernel_manager(sandbox, **kwargs):
 class AgentProcess:
     """A sandboxed agent process that loads one submitted file and then serves the grader's checks."""
 
-    def __init__(self, path, enabled=True):
-        """Starts the process (it imports, loads and connects in the background); see :meth:`connect`."""
+    def __init__(self, path, enabled=True, compile_cache=None):
+        """Starts the process (it imports, loads and connects in the background); see :meth:`connect`.
+        ``compile_cache``: the grader's compilations (grading.compile_cache), read-only inside, used when complete."""
         self.path = Path(path).resolve()
         inside = f"{INSIDE_HOME}/submission/{self.path.name}" if enabled else str(self.path)
-        self._launch({inside: self.path}, enabled, lambda address: [address, inside, str(path)])
+        self._launch({inside: self.path}, enabled, lambda address: [address, inside, str(path)], compile_cache)
 
-    def _launch(self, files, enabled, arguments):
+    def _launch(self, files, enabled, arguments, compile_cache=None):
         """Starts ``python -m sandbox.agent ADDRESS *arguments(ADDRESS)`` with ``files`` ({inside: host path}) bound."""
         files = {inside: outside for inside, outside in files.items() if enabled and outside.is_file()}
-        self.sandbox = Sandbox(files=files, enabled=enabled)
+        cache = compile_cache if enabled and compile_cache_usable(compile_cache) else None
+        self.sandbox = Sandbox(files=files, enabled=enabled, compile_cache=cache)
         address = str(self.sandbox.runtime / "grader.sock")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(address)

@@ -121,7 +121,8 @@ def prepare(version, settings):
     """Makes this worker process ready to grade with the kit of ``version`` (called by the kit's plugin).
 
     ``settings``: {"sandboxed": bool, "cell_timeout": seconds or None, "released": whether the kit
-    brought the release's gradebook}. Without one, releases the assignment into this course
+    brought the release's gradebook, "compile_cache": the directory of grading.compile_cache on this
+    machine or None (kernels use it once it is complete)}. Without one, releases the assignment into this course
     directory's own gradebook. Raises (and so stops the coordinator's
     registration of the kit, with the reason) when this worker cannot grade.
     """
@@ -147,7 +148,7 @@ def prepare(version, settings):
     from nbgrader.apps import NbGraderAPI
 
     quicker_gradebook_creation()
-    api = NbGraderAPI(config=nbgrader_config(sandbox=_sandboxed))
+    api = NbGraderAPI(config=nbgrader_config(sandbox=_sandboxed, compile_cache=settings.get("compile_cache") if _sandboxed else None))
     api.log.setLevel(logging.ERROR)
     # "released": the kit brought a gradebook with the release (grading.release), else this worker releases.
     outcome = {"success": True} if settings.get("released") else api.generate_assignment(ASSIGNMENT, force=True, create=True)

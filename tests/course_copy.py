@@ -27,6 +27,8 @@ def environment():
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.update(JAX_PLATFORMS="cpu", MPLBACKEND="Agg", GRADING_WORKERS=env.get("GRADING_WORKERS", "2"))
+    # Course copies share one parent for grading.compile_cache (a cache per inputs, made once for the whole run).
+    env.setdefault("GRADING_COMPILE_CACHES", str(ROOT / ".grading" / "compile-cache"))
     return env
 
 

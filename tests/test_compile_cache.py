@@ -1,0 +1,120 @@
+"""grading.compile_cache: JAX's own operations only, made by the grader, read-only to every kernel, grades unchanged."""
+
+import ast
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from grading import compile_cache
+from grading.course import SOURCE_NOTEBOOK
+from grading.execute import GradingExecute
+from grading.wall import COMPILE_CACHE_INSIDE, Sandbox
+
+HEX = "0" * 64
+
+
+def test_entry_names_are_read_from_jax_file_names():
+    assert compile_cache.entry_name(f"jit_exp-{HEX}-cache") == "exp"
+    assert compile_cache.entry_name(f"jit__reduce_max-{HEX}-cache") == "_reduce_max"
+    assert compile_cache.entry_name(f"jit_exp-{HEX}-atime") is None
+    assert compile_cache.entry_name("jit_exp-abc-cache") is None
+    assert compile_cache.entry_name(f"exp-{HEX}-cache") is None
+
+
+def test_only_jax_operations_without_a_body_are_kept(tmp_path):
+    kept = [f"jit_exp-{HEX}-cache", f"jit_dot_general-{HEX}-cache", f"jit__mean-{HEX}-cache"]
+    removed = [f"jit_update_params-{HEX}-cache", f"jit_loss_and_grads-{HEX}-cache", f"jit_scan-{HEX}-cache",
+               f"jit_while-{HEX}-cache", f"jit_cond-{HEX}-cache", f"jit_custom_jvp_call-{HEX}-cache", "notes.txt"]
+    for name in kept + removed:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / f"jit_add-{HEX}-cache").symlink_to(tmp_path / "notes.txt")
+    assert compile_cache.prune(tmp_path) == len(kept)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return compile_cache.build(tmp_path_factory.mktemp("caches") / "cache")
+
+
+def _solution_names():
+    """Every function and class the source notebook defines (the model solution's and the lesson's)."""
+    names = set()
+    for cell in nbformat.read(str(SOURCE_NOTEBOOK), as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        names.update(node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef)))
+    return names
+
+
+@pytest.mark.slow
+def test_the_cache_holds_jax_operations_and_nothing_of_the_solution(built):
+    assert compile_cache.usable(built)
+    entries = [path.name for path in built.iterdir() if path.name != compile_cache.COMPLETE]
+    assert len(entries) > 50  # the exercise's operations at the checks' shapes
+    names = {compile_cache.entry_name(entry) for entry in entries}
+    known = compile_cache.jax_names()
+    assert all(compile_cache.allowed(name, known) for name in names), sorted(names)
+    solution = _solution_names() - known
+    assert not names & solution, sorted(names & solution)
+    assert {"update_params", "train_nn", "forward_pass", "cross_entropy_loss"} <= solution
+    assert all(oct(path.stat().st_mode)[-3:] == "644" and path.stat().st_uid == os.geteuid() for path in built.iterdir())
+
+
+@pytest.mark.slow
+def test_a_kernel_cannot_write_to_the_cache(built):
+    before = {path.name: path.read_bytes() for path in built.iterdir()}
+    victim = next(name for name in before if name.endswith("-cache"))
+    attack = (
+        "import os, sys\n"
+        f"d = {COMPILE_CACHE_INSIDE!r}\n"
+        "print(os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'])\n"
+        "for how in ('new', 'old'):\n"
+        "    try:\n"
+        f"        open(os.path.join(d, 'jit_exp-{HEX}-cache' if how == 'new' else {victim!r}), 'wb').write(b'poison')\n"
+        "        print(how, 'written')\n"
+        "    except OSError as error:\n"
+        "        print(how, 'refused', error.errno)\n"
+    )
+    box = Sandbox(compile_cache=built)
+    try:
+        out = subprocess.run(box.wrap([sys.executable, "-c", attack]), capture_output=True, text=True, timeout=60)
+    finally:
+        box.cleanup()
+    assert out.stdout.split("\n")[0] == "1000000000", out.stdout + out.stderr  # JAX never tries to write
+    assert "new refused" in out.stdout and "old refused" in out.stdout, out.stdout + out.stderr
+    assert {path.name: path.read_bytes() for path in built.iterdir()} == before
+
+
+def _checked(cache):
+    """The grading record of the source notebook's solution (the cells grading runs, visible and hidden checks)."""
+    nb = nbformat.read(str(SOURCE_NOTEBOOK), as_version=4)
+    executor = GradingExecute(timeout=120, compile_cache=str(cache or ""), kernel_name="python3")
+    executor.preprocess(nb, {"metadata": {"path": str(SOURCE_NOTEBOOK.parent)}})
+    return {part: (result.score, [(c["name"], c["passed"], c["message"]) for c in result.checks])
+            for part, result in executor.record.parts.items()}, [p.code for p in executor.record.problems]
+
+
+@pytest.mark.slow
+def test_the_same_grades_with_and_without_the_cache(built):
+    with_cache, without = _checked(built), _checked(None)
+    assert with_cache == without
+    assert with_cache[1] == [] and len(with_cache[0]) == 6
+
+
+def test_an_incomplete_cache_is_not_used(tmp_path):
+    (tmp_path / f"jit_exp-{HEX}-cache").write_bytes(b"x")
+    assert not compile_cache.usable(tmp_path)
+    nb = new_notebook(cells=[new_code_cell("import os; print(os.environ.get('JAX_COMPILATION_CACHE_DIR'), os.path.exists('/opt/compile-cache'))")])
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    out, _ = GradingExecute(timeout=60, compile_cache=str(tmp_path)).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert out.cells[0].outputs[0]["text"] == "None False\n"
