@@ -9,6 +9,7 @@ sandbox; nothing inside can change it.
 """
 
 import os
+import time
 from dataclasses import dataclass
 
 from grading.proctree import descendants
@@ -16,14 +17,17 @@ from grading.proctree import descendants
 # Time-outs whose processes waited this share of the CPU time they wanted, or more, may be load:
 # the code got less than half of the time-out it asked for.
 LOAD_SHARE = 0.5
-# Below this much CPU wanted (running or waiting to run), the code mostly slept: its own doing.
+# Below this much CPU wanted (running or waiting to run), or below this share of the time-out's
+# wall time, the code mostly slept (a sleep, a trickle, a blocking read): its own doing.
 BUSY_SECONDS = 1.0
+BUSY_SHARE = 0.25
 
 
 @dataclass(frozen=True)
 class CpuTimes:
     ran: float = 0.0  # s on a CPU, summed over every thread
     waited: float = 0.0  # s ready to run but waiting for a CPU
+    seconds: float = 0.0  # s of wall time over which they were counted
 
 
 def thread_times(pid):
@@ -47,7 +51,7 @@ def thread_times(pid):
 def load_suspected(spent):
     """Could load have caused a time-out in which the processes spent ``spent`` (CpuTimes)?"""
     wanted = spent.ran + spent.waited
-    return wanted >= BUSY_SECONDS and spent.waited >= LOAD_SHARE * wanted
+    return wanted >= max(BUSY_SECONDS, BUSY_SHARE * spent.seconds) and spent.waited >= LOAD_SHARE * wanted
 
 
 class Meter:
@@ -57,11 +61,12 @@ class Meter:
     """
 
     def __init__(self):
-        self._pid, self._start = None, {}
+        self._pid, self._start, self._started = None, {}, 0.0
 
     def start(self, pid):
         self._pid = pid
         self._start = thread_times(pid) if pid else {}
+        self._started = time.monotonic()
 
     def spent(self):
         if not self._pid:
@@ -71,4 +76,4 @@ class Meter:
             then_ran, then_waited = self._start.get(tid, (0, 0))
             ran += max(0, now_ran - then_ran)
             waited += max(0, now_waited - then_waited)
-        return CpuTimes(ran / 1e9, waited / 1e9)
+        return CpuTimes(ran / 1e9, waited / 1e9, time.monotonic() - self._started)
