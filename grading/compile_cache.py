@@ -34,6 +34,7 @@ import os
 import pkgutil
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from grading.course import ROOT, SOURCE_NOTEBOOK, STATE
@@ -141,6 +142,9 @@ def build(target=None, timeout=None):
     if usable(target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(".building-*"):  # a build killed on the way (an hour is ten times a build)
+        if time.time() - stale.stat().st_mtime > 3600:
+            shutil.rmtree(stale, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
     try:
         cache, folder = work / "cache", work / "notebook"

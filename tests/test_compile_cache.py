@@ -4,6 +4,7 @@ import ast
 import os
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
@@ -39,7 +40,13 @@ def test_only_jax_operations_without_a_body_are_kept(tmp_path):
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    return compile_cache.build(tmp_path_factory.mktemp("caches") / "cache")
+    parent = tmp_path_factory.mktemp("caches")
+    for name, age in ((".building-killed", 7200), (".building-running", 60)):  # builds killed long ago, or still running
+        (parent / name).mkdir()
+        os.utime(parent / name, (time.time() - age, time.time() - age))
+    cache = compile_cache.build(parent / "cache")
+    assert sorted(path.name for path in parent.iterdir()) == [".building-running", "cache"]
+    return cache
 
 
 def _solution_names():
@@ -118,3 +125,16 @@ def test_an_incomplete_cache_is_not_used(tmp_path):
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
     out, _ = GradingExecute(timeout=60, compile_cache=str(tmp_path)).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     assert out.cells[0].outputs[0]["text"] == "None False\n"
+
+
+def test_a_complete_cache_is_bound_read_only_for_reading(tmp_path):
+    tmp_path.chmod(0o755)  # as a build leaves it: readable by the sandbox's user
+    (tmp_path / f"jit_exp-{HEX}-cache").write_bytes(b"x")
+    (tmp_path / compile_cache.COMPLETE).write_text("1 entries\n")
+    probe = ("import os; d = os.environ['JAX_COMPILATION_CACHE_DIR']; "
+             "print(d, sorted(os.listdir(d)), os.access(d, os.W_OK), os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'])")
+    nb = new_notebook(cells=[new_code_cell(probe)])
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    out, _ = GradingExecute(timeout=60, compile_cache=str(tmp_path)).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    entries = sorted([compile_cache.COMPLETE, f"jit_exp-{HEX}-cache"])
+    assert out.cells[0].outputs[0]["text"] == f"{COMPILE_CACHE_INSIDE} {entries} False 1000000000\n"
