@@ -136,6 +136,7 @@ def _grade(plan, args, workers, connection=None):
         workers = min(workers, len(plan.todo))
     if connection is None:
         connection = _connect(plan, args, workers)
+    building = None  # the compile cache's process, once started
     try:
         try:
             from grading.wall import SandboxUnavailable, check_available

@@ -417,3 +417,17 @@ print(json.dumps([os.getuid(), os.getgid(), os.getgroups(), privileges, limits, 
     assert limits == [3 * GiB, 300, 32 * MiB, 512, 0]
     assert sizes == TMPFS
     assert init == "PermissionError"  # another user's process
+
+
+def test_make_grade_stops_with_the_sentence_when_the_sandbox_cannot_start(monkeypatch):
+    # Before any student: the sentence (not an error of make grade's own), and the cluster closed.
+    from types import SimpleNamespace
+
+    from grading import __main__ as make_grade
+
+    _without(monkeypatch, "bwrap")
+    closed = []
+    plan = SimpleNamespace(sandboxed=True, todo=["alice"])
+    with pytest.raises(SystemExit, match="make grade: bubblewrap.*--no-sandbox"):
+        make_grade._grade(plan, SimpleNamespace(scheduler=None), 1, SimpleNamespace(close=lambda: closed.append(True)))
+    assert closed == [True]
