@@ -52,7 +52,7 @@ from grading import record as grading_record
 from grading import settings as grading_settings
 from grading.cells import SKIP_TAG, is_test_cell, part_of_test_cell, strip_magics
 from grading.load import Meter, load_suspected
-from grading.wall import Sandbox, compile_cache_usable, environment, kernel_manager
+from grading.wall import Sandbox, environment, kernel_manager
 
 def _bound_and_read(source):
     """Names a cell binds and names it reads; None if it cannot be parsed."""
@@ -203,8 +203,7 @@ class GradingExecute(Execute):
             path = os.path.join(notebook_dir, name)
             if os.path.isfile(path):
                 files[f"{inside_dir}/{name}"] = path
-        cache = self.compile_cache if self.compile_cache and (self.compile_cache_writable or compile_cache_usable(self.compile_cache)) else None
-        box = Sandbox(files=files, cwd=inside_dir, enabled=self.sandbox, settings=self.limits, compile_cache=cache,
+        box = Sandbox(files=files, cwd=inside_dir, enabled=self.sandbox, settings=self.limits, compile_cache=self.compile_cache,
                       compile_cache_writable=self.compile_cache_writable)
         self._sandboxes.append(box)
         self._box = box

@@ -157,9 +157,10 @@ class Sandbox:
         """``files`` maps paths inside to host files bound read-only; ``enabled=False`` runs unsandboxed;
         ``settings``: the GradingSettings whose limits apply (the course's by default);
         ``compile_cache``: a directory of JAX compilations made by the grader (grading.compile_cache),
-        bound read-only (writable only while the grader builds it), or None."""
+        bound read-only once complete (writable only while the grader builds it), or None."""
         self.enabled = enabled
-        self.compile_cache = str(compile_cache) if compile_cache else None
+        bound = compile_cache and (compile_cache_writable or compile_cache_usable(compile_cache))
+        self.compile_cache = str(compile_cache) if bound else None
         self.compile_cache_writable = compile_cache_writable
         self.settings = settings or current_settings()
         self.files = dict(files or {})
@@ -400,8 +401,7 @@ class AgentProcess:
     def _launch(self, files, enabled, arguments, compile_cache=None):
         """Starts ``python -m sandbox.agent ADDRESS *arguments(ADDRESS)`` with ``files`` ({inside: host path}) bound."""
         files = {inside: outside for inside, outside in files.items() if enabled and outside.is_file()}
-        cache = compile_cache if enabled and compile_cache_usable(compile_cache) else None
-        self.sandbox = Sandbox(files=files, enabled=enabled, compile_cache=cache)
+        self.sandbox = Sandbox(files=files, enabled=enabled, compile_cache=compile_cache)
         address = str(self.sandbox.runtime / "grader.sock")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(address)
