@@ -347,6 +347,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
+        # ipykernel, started by sandbox.kernel: JAX's lowerings there share their MLIR context
+        command = ["sandbox.kernel" if part == "ipykernel_launcher" else part for part in command]
         self.sandbox.open_to_sandbox()  # the connection file exists now; the kernel binds its sockets here
         return self.sandbox.wrap(command)
 

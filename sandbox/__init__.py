@@ -10,4 +10,6 @@ nothing from ``reference``, ``grader_tests`` or ``grading``.
   take a vjp, build and drive an ``nn.Module``), with a time limit per call.
 * :mod:`sandbox.probes`: functions handed to student code in place of other parts while one part
   is checked. None of them is an answer to a graded part.
+* :mod:`sandbox.kernel`: the graded notebook's kernel (ipykernel), and :mod:`sandbox.mlir_context`,
+  which it and the agent install first: JAX's lowerings share one MLIR context per thread.
 """

@@ -31,7 +31,7 @@ import threading
 
 import numpy as np
 
-from sandbox import probes, wire
+from sandbox import mlir_context, probes, wire
 
 CALL_TIME_LIMIT = 30.0  # s per call of submitted code; a correct submission needs well under 5
 LOAD_TIME_LIMIT = 120.0  # s to run a submitted file before its names are looked up
@@ -489,6 +489,7 @@ def main(argv=None):
     import os
 
     argv = sys.argv[1:] if argv is None else argv
+    mlir_context.install()  # before the submission (or anything) imports JAX
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     os.environ.setdefault("MPLBACKEND", "Agg")
     if argv[0] == "--each":

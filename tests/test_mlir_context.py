@@ -1,0 +1,113 @@
+"""sandbox.mlir_context: JAX's lowerings reuse one MLIR context per thread, and nothing they make changes.
+
+The graded kernel (sandbox.kernel) and the walled agent (python -m sandbox.agent) install it before
+any student code runs. What must hold: the same context comes back within a thread and never across
+threads; the lowered programs and computed values are those of fresh contexts; the compilations a
+process with fresh contexts wrote to a persistent cache (as grading.compile_cache does) are found by
+a process that reuses its context; and the sandboxed kernel really runs with it.
+"""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from grading import wall
+from grading.wall import ROOT, Sandbox, kernel_manager
+
+# Lowers and runs a few eager operations, a gradient and a jitted function; prints what they gave.
+WORKLOAD = """
+import json, threading
+import jax, jax.numpy as jnp, numpy as np
+from jax._src.interpreters import mlir
+hits = []
+jax.monitoring.register_event_listener(lambda event, **kw: hits.append(event) if event.endswith("cache_hits") else None)
+
+def loss(w, x):
+    return jnp.mean(jax.nn.log_softmax(x @ w, axis=1) ** 2)
+
+x = jnp.asarray(np.random.default_rng(0).normal(size=(7, 3)), dtype=jnp.float32)
+w = jnp.asarray(np.random.default_rng(1).normal(size=(3, 4)), dtype=jnp.float32)
+values = [jax.nn.softmax(x @ w, axis=1), jnp.tanh(x).sum(0), jax.grad(loss)(w, x), jax.jit(loss)(w, x)]
+same = mlir.make_ir_context() is mlir.make_ir_context()
+other = []
+thread = threading.Thread(target=lambda: other.append(mlir.make_ir_context()))
+thread.start(); thread.join()
+print(json.dumps({"values": [np.asarray(v).tolist() for v in values], "text": jax.jit(loss).lower(w, x).as_text(),
+                  "same_in_thread": same, "same_across_threads": other[0] is mlir.make_ir_context(),
+                  "reused": getattr(mlir.make_ir_context, "reused", False), "cache_hits": len(hits)}))
+"""
+
+
+def _run(reuse, cache=None, write=True):
+    """WORKLOAD in a fresh process, with sandbox.mlir_context installed before JAX is imported (or not)."""
+    prelude = "from sandbox import mlir_context; mlir_context.install()\n" if reuse else ""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}
+    if cache:
+        env.update(wall.compile_cache_environment(str(cache), writable=write))
+    done = subprocess.run([sys.executable, "-c", prelude + WORKLOAD], env=env, capture_output=True, text=True,
+                          timeout=300, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_one_context_per_thread_and_the_same_programs_and_values(tmp_path):
+    fresh, reused = _run(False), _run(True)
+    assert reused["reused"] and not fresh["reused"]
+    assert reused["same_in_thread"] and not fresh["same_in_thread"]
+    assert not reused["same_across_threads"]
+    assert reused["text"] == fresh["text"]
+    assert reused["values"] == fresh["values"]  # bit for bit (the floats as JSON)
+
+
+def test_compilations_cached_with_fresh_contexts_are_found_when_reused(tmp_path):
+    written = _run(False, cache=tmp_path)  # as grading.compile_cache builds: fresh contexts, writing
+    assert written["cache_hits"] == 0 and any(tmp_path.iterdir())
+    before = sorted(p.name for p in tmp_path.iterdir())
+    again = _run(True, cache=tmp_path, write=False)  # as a graded kernel reads it
+    assert again["cache_hits"] >= 4, "the reused context's lowerings must have the same cache keys"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert again["values"] == written["values"]
+
+
+def test_install_is_idempotent_and_patches_a_jax_imported_before():
+    code = textwrap.dedent("""
+        import jax
+        from jax._src.interpreters import mlir
+        from sandbox import mlir_context
+        original = mlir.make_ir_context
+        mlir_context.install(); patched = mlir.make_ir_context
+        mlir_context.install()
+        print(patched is not original, mlir.make_ir_context is patched,
+              sum(isinstance(f, mlir_context._PatchOnImport) for f in __import__('sys').meta_path))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"},
+                          capture_output=True, text=True, timeout=300, check=True)
+    assert done.stdout.split() == ["True", "True", "0"]
+
+
+def test_the_sandboxed_kernel_runs_with_it():
+    sandbox = Sandbox()
+    km = kernel_manager(sandbox)
+
+    async def ask():
+        await km.start_kernel()
+        client = km.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=120)
+            reply = await client.execute_interactive(
+                "from jax._src.interpreters import mlir; print(getattr(mlir.make_ir_context, 'reused', False))",
+                timeout=120, output_hook=lambda msg: said.append(msg["content"].get("text", "")))
+            return reply["content"]["status"]
+        finally:
+            client.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    said = []
+    try:
+        assert asyncio.run(ask()) == "ok"
+    finally:
+        sandbox.cleanup()
+    assert "".join(said).split() == ["True"]
