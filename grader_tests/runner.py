@@ -58,8 +58,12 @@ def run_checks(submission, parts=PARTS):
     # no:unraisableexception: that plugin runs a full gc.collect() twice per session, 0.35 s each in a
     # grading process holding jax, torch and Dask (17 s of a worker's 45 s in bench/bench_cluster.py's
     # profile); the checks never look at unraisable exceptions (warnings are ignored below).
+    # --disable-plugin-autoload: no installed package's plugin joins the checks (and pytest does not scan
+    # every distribution's entry points each session). --tb=native: a failed check's report is never
+    # read (its CheckFailure is, above), and pytest's own format parses each test module's source again
+    # for every failure (together about 0.3 s of a worker's CPU per submission, py-spy on the bench class).
     args = [*files, "-c", str(HERE / "pytest.ini"), "--rootdir", str(HERE), "-q", "-p", "no:cacheprovider",
-            "-p", "no:unraisableexception"]
+            "-p", "no:unraisableexception", "--disable-plugin-autoload", "--tb=native"]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         exit_code = pytest.main(args, plugins=[collector])
