@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import re
+import statistics
 import time
 import uuid
 from collections import Counter
@@ -232,6 +233,21 @@ class Plan:
     sandboxed: bool
 
 
+def longest_first(todo, previous):
+    """``todo`` in the order to grade it: the longest to grade first, by each student's last grading time.
+
+    A batch's last submission runs alone while the other workers are idle, so the short ones belong at
+    the end (an endless loop's time-out first, not last). A student never graded before counts as the
+    median of those graded; without any, the order is kept. Only the order changes, never a grade.
+    """
+    seconds = {sid: float(res["seconds"]) for sid, res in previous.items()
+               if res and isinstance(res.get("seconds"), (int, float)) and res["seconds"] > 0}
+    if not seconds:
+        return list(todo)
+    typical = statistics.median(seconds.values())
+    return sorted(todo, key=lambda sid: -seconds.get(sid, typical))
+
+
 def plan(ids, force=False, sandboxed=True):
     """The Plan for ``ids``: an unchanged student already graded by this grader is kept unless ``force``.
 
@@ -241,17 +257,18 @@ def plan(ids, force=False, sandboxed=True):
     manifest = grader_manifest(sandboxed)
     grader = grader_id(manifest)
     fingerprint_of = fingerprinter(grader)
-    kept, todo, stale = {}, [], Counter()  # stale: {the grader of earlier results: students regraded now}
+    kept, before, stale = {}, {}, Counter()  # before: {student to grade now: earlier result}; stale: {its grader: students}
     for sid in ids:
         previous = load_result(sid)
         if not force and previous and previous.get("fingerprint") == fingerprint_of(read_submission(sid)):
             kept[sid] = previous
         else:
-            todo.append(sid)
+            before[sid] = previous
             if previous and previous.get("grader") != grader:
                 stale[str(previous.get("grader"))] += 1
-    for before, count in stale.most_common():
-        print(f"{what_changed(_manifest_of(before), manifest)}: regrading {count} student(s) graded before", flush=True)
+    todo = longest_first(list(before), before)
+    for earlier, count in stale.most_common():
+        print(f"{what_changed(_manifest_of(earlier), manifest)}: regrading {count} student(s) graded before", flush=True)
     GRADERS.mkdir(parents=True, exist_ok=True)
     (GRADERS / f"{grader}.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
     if kept:
