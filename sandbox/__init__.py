@@ -10,6 +10,7 @@ nothing from ``reference``, ``grader_tests`` or ``grading``.
   take a vjp, build and drive an ``nn.Module``), with a time limit per call.
 * :mod:`sandbox.probes`: functions handed to student code in place of other parts while one part
   is checked. None of them is an answer to a graded part.
-* :mod:`sandbox.kernel`: the graded notebook's kernel (ipykernel), and :mod:`sandbox.mlir_context`,
-  which it and the agent install first: JAX's lowerings share one MLIR context per thread.
+* :mod:`sandbox.kernel`: the graded notebook's kernel (ipykernel). It installs, before any student
+  code runs, :mod:`sandbox.mlir_context` (JAX's lowerings share one MLIR context per thread; the
+  agent installs it too) and :mod:`sandbox.deferred_pyplot` (pyplot loads when first used).
 """
