@@ -10,7 +10,6 @@ import datetime
 import json
 import logging
 import os
-import subprocess
 import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -190,14 +189,8 @@ def start_compile_cache():
     unless they are there: a process beside the batch, whose kernels use the cache once it is complete.
     Returns the process or None."""
     from grading import compile_cache
-    from grading.course import LOGS
 
-    if compile_cache.usable(compile_cache.location()):
-        return None
-    LOGS.mkdir(parents=True, exist_ok=True)
-    with open(LOGS / "compile-cache.log", "w") as log:
-        return subprocess.Popen([sys.executable, "-m", "grading.compile_cache"], stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT)
+    return compile_cache.start()
 
 
 def finish_compile_cache(process):

@@ -28,10 +28,11 @@ def _compile_cache():
     """The course's compile cache (grading.compile_cache), made now if make grade has not made it; None if it cannot be."""
     from grading import compile_cache  # noqa: PLC0415 - JAX and jupyter_client load after the flags
 
-    try:
-        return compile_cache.build()
-    except Exception:  # noqa: BLE001 - a saving, never a reason not to check: the files are checked without it
+    process = compile_cache.start()  # its own process: its kernel's output must not reach --json's stdout
+    if process is not None and process.wait() != 0:  # a saving, never a reason not to check: checked without it
         return None
+    location = compile_cache.location()
+    return location if compile_cache.usable(location) else None
 
 
 def grade_paths(paths, sandbox=True):

@@ -33,11 +33,13 @@ import inspect
 import os
 import pkgutil
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from grading.course import ROOT, SOURCE_NOTEBOOK, STATE
+from grading.course import LOGS, ROOT, SOURCE_NOTEBOOK, STATE
 from grading.wall import COMPILE_CACHE_COMPLETE as COMPLETE
 from grading.wall import compile_cache_usable as usable
 
@@ -174,10 +176,20 @@ def build(target=None, timeout=None):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def start():
+    """Starts :func:`build` in a process of its own (``python -m grading.compile_cache``), unless the cache is
+    there; returns the process, or None. Its kernel's output and its own go to .grading/logs/compile-cache.log,
+    never to the caller's terminal or stdout (``python -m grading.check --json`` prints only JSON there)."""
+    if usable(location()):
+        return None
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with open(LOGS / "compile-cache.log", "w") as log:
+        return subprocess.Popen([sys.executable, "-m", "grading.compile_cache"], stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT)
+
+
 def main():
     """python -m grading.compile_cache: makes the cache of this course's current inputs (make grade starts it)."""
-    import sys  # noqa: PLC0415
-
     from grading.proctree import die_with_parent  # noqa: PLC0415
 
     die_with_parent()  # make grade stopped: so does this, and its kernel's sandbox with it

@@ -1,6 +1,7 @@
 """grading.compile_cache: JAX's own operations only, made by the grader, read-only to every kernel, grades unchanged."""
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -138,3 +139,15 @@ def test_a_complete_cache_is_bound_read_only_for_reading(tmp_path):
     out, _ = GradingExecute(timeout=60, compile_cache=str(tmp_path)).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     entries = sorted([compile_cache.COMPLETE, f"jit_exp-{HEX}-cache"])
     assert out.cells[0].outputs[0]["text"] == f"{COMPILE_CACHE_INSIDE} {entries} False 1000000000\n"
+
+
+@pytest.mark.slow
+def test_the_check_command_makes_a_missing_cache_without_a_word_on_its_json_stdout(tmp_path):
+    # The cache's kernel used to print ipykernel's start-up note on `python -m grading.check --json`'s stdout.
+    correct = compile_cache.ROOT / "tests" / "submissions" / "correct.py"
+    env = dict(os.environ, JAX_PLATFORMS="cpu", MPLBACKEND="Agg", GRADING_COMPILE_CACHES=str(tmp_path))
+    done = subprocess.run([sys.executable, "-m", "grading.check", "--json", str(correct)], cwd=compile_cache.ROOT, env=env,
+                          capture_output=True, text=True, timeout=900, check=True)
+    [result] = json.loads(done.stdout)
+    assert result["score"] == result["max"]
+    assert compile_cache.usable(tmp_path / compile_cache.key())
