@@ -12,5 +12,5 @@ nothing from ``reference``, ``grader_tests`` or ``grading``.
   is checked. None of them is an answer to a graded part.
 * :mod:`sandbox.kernel`: the graded notebook's kernel (ipykernel). It installs, before any student
   code runs, :mod:`sandbox.mlir_context` (JAX's lowerings share one MLIR context per thread; the
-  agent installs it too) and :mod:`sandbox.deferred_pyplot` (pyplot loads when first used).
+  agent installs it too).
 """

@@ -6,10 +6,7 @@ lowered programs and computed values are those of fresh contexts; the compilatio
 fresh contexts wrote to a persistent cache (as grading.compile_cache does) are found by a process
 that reuses its context.
 
-sandbox.deferred_pyplot: ``import matplotlib.pyplot`` binds a module that loads on first use, and
-then works as always.
-
-And the sandboxed kernel really runs with both.
+And the sandboxed kernel really runs with it.
 """
 
 import asyncio
@@ -92,26 +89,6 @@ def test_install_is_idempotent_and_patches_a_jax_imported_before():
     assert done.stdout.split() == ["True", "True", "0"]
 
 
-def test_pyplot_loads_on_first_use_and_then_works_as_always():
-    code = textwrap.dedent("""
-        import sys
-        from sandbox import deferred_pyplot
-        deferred_pyplot.install()
-        import matplotlib.pyplot as plt
-        from matplotlib import pyplot
-        deferred = type(plt).__name__, "matplotlib.font_manager" in sys.modules, pyplot is plt
-        def figure_of_a_student():
-            fig, ax = plt.subplots()
-            ax.plot([0, 1], [1, 0])
-            return fig
-        fig = figure_of_a_student()
-        print(*deferred, type(plt).__name__, type(fig).__name__, len(fig.axes[0].lines), plt.get_backend().lower())
-    """)
-    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"},
-                          capture_output=True, text=True, timeout=300, check=True)
-    assert done.stdout.split() == ["_LazyModule", "False", "True", "module", "Figure", "1", "agg"]
-
-
 def test_the_sandboxed_kernel_runs_with_it():
     sandbox = Sandbox()
     km = kernel_manager(sandbox)
@@ -123,9 +100,7 @@ def test_the_sandboxed_kernel_runs_with_it():
         try:
             await client.wait_for_ready(timeout=120)
             statuses = []
-            for code in ("from jax._src.interpreters import mlir; print(getattr(mlir.make_ir_context, 'reused', False))",
-                         "import sys, matplotlib.pyplot as plt; print(type(sys.modules['matplotlib.pyplot']).__name__)",
-                         "plt.plot([1, 2]); print(type(sys.modules['matplotlib.pyplot']).__name__)"):
+            for code in ("from jax._src.interpreters import mlir; print(getattr(mlir.make_ir_context, 'reused', False))",):
                 reply = await client.execute_interactive(
                     code, timeout=120, output_hook=lambda msg: said.append(
                         msg["content"].get("text", "") if msg["content"].get("name") == "stdout" else ""))
@@ -137,7 +112,7 @@ def test_the_sandboxed_kernel_runs_with_it():
 
     said = []
     try:
-        assert asyncio.run(ask()) == ["ok"] * 3
+        assert asyncio.run(ask()) == ["ok"]
     finally:
         sandbox.cleanup()
-    assert "".join(said).split() == ["True", "_LazyModule", "module"]
+    assert "".join(said).split() == ["True"]
