@@ -127,7 +127,7 @@ def _grade(plan, args, workers, connection=None):
     A LocalCluster gets no more workers than there are students to grade: one student, one worker
     (each one costs seconds of start-up and its grader kit). ``connection``: one already starting.
     """
-    from grading import batch, cluster
+    from grading import batch, cluster, compile_cache
     from grading.course import ASSIGNMENT, RESULTS, ROOT
 
     sandboxed = plan.sandboxed
@@ -150,7 +150,8 @@ def _grade(plan, args, workers, connection=None):
             elif not sandboxed:
                 print("grading WITHOUT the sandbox: student code can read and change the workers' files", flush=True)
             release_assignment(batch.grader_version())
-            building = start_compile_cache() if sandboxed and not args.scheduler else None
+            # JAX's compilations for the kernels on this machine, made beside the batch unless they are there
+            building = compile_cache.start() if sandboxed and not args.scheduler else None
             client = connection.client()
             where, workers = cluster.describe(client), cluster.worker_count(client)
             print(f"grading {len(plan.todo)} submission(s) of '{ASSIGNMENT}' on {where}", flush=True)
@@ -182,15 +183,6 @@ def write_run_info(path, **info):
     from grading.atomic import write_atomically
 
     write_atomically(path, json.dumps(info, indent=1))
-
-
-def start_compile_cache():
-    """Starts making JAX's compilations of the exercise for the kernels on this machine (grading.compile_cache),
-    unless they are there: a process beside the batch, whose kernels use the cache once it is complete.
-    Returns the process or None."""
-    from grading import compile_cache
-
-    return compile_cache.start()
 
 
 def finish_compile_cache(process):

@@ -7,7 +7,7 @@ some 450 lowerings in a fresh kernel. With the compilations themselves read from
 (grading.compile_cache), that was the largest single cost of JAX in a graded kernel (py-spy on
 bench/bench_grading.py's class; README, "Measured numbers"). An MLIR context is made to hold many
 modules; the modules built in it, their cache keys and the programs compiled from them are the
-same as with a fresh context, so no result changes (tests/test_mlir_context.py).
+same as with a fresh context, so no result changes (tests/test_kernel_startup.py).
 
 :func:`install` patches the module when it is first imported (JAX is not imported here: a process
 that never uses it pays nothing). Safe to call more than once.
