@@ -40,9 +40,12 @@ GRADER_INPUTS = [SOURCE_NOTEBOOK, ROOT / "nbgrader_config.py", ROOT / "grader_te
                  *sorted((ROOT / "grading" / "templates").rglob("*.*")), *sorted((ROOT / "sandbox").glob("*.py"))]
 # The manifest of each grader that graded here (graders/<grader id>.json): what changed, when students are regraded.
 GRADERS = RESULTS.parent / "graders"
-# Tasks queued on the cluster per worker thread: a worker never waits for its next student, and
-# the coordinator never holds every submission's bytes at once.
-QUEUED_PER_THREAD = 2
+# Tasks on the cluster per worker thread: one, so a student is handed to the worker that is free
+# when it is submitted. With two, Dask placed each new task on a worker at once, and near a batch's
+# end both last students could wait on one worker while the other idled (seen: 11 s alone). The
+# cost: a worker waits for the coordinator's reply between students (milliseconds). The coordinator
+# never holds every submission's bytes at once.
+QUEUED_PER_THREAD = 1
 
 
 class SchedulerLost(RuntimeError):

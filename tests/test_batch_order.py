@@ -1,5 +1,6 @@
 """The order a batch grades in: the longest first (by the last grading time), so that the last one
-running alone, while the other workers idle, is a short one. Only the order changes, never a grade."""
+running alone, while the other workers idle, is a short one; and each student goes to the worker that is
+free. Only the order changes, never a grade."""
 
 from grading import batch
 
@@ -27,3 +28,34 @@ def test_a_plan_grades_the_longest_first(tmp_path, monkeypatch):
     plan = batch.plan(["s1", "s2", "s3", "s4"], force=True)
     assert plan.ids == ["s1", "s2", "s3", "s4"]  # the tables keep the class's order
     assert plan.todo == ["s2", "s3", "s4", "s1"]  # s3, never graded, counts as the median (7): tied with s4, listed first
+
+
+def test_a_student_goes_to_the_worker_that_is_free(monkeypatch):
+    # With two tasks per worker, Dask placed a new task on a worker at once, and a batch's last short
+    # students could wait behind a long one while the other worker idled. Here: one long student and
+    # five short ones (longest first) on two single-threaded workers; the short ones together take less
+    # than the long one, so every one of them belongs on the other worker.
+    import threading  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    from distributed import Client, LocalCluster  # noqa: PLC0415
+
+    from grading import cluster  # noqa: PLC0415
+    from grading.inbox import Submission  # noqa: PLC0415
+
+    seconds = {"long": 2.0, **{f"short{i}": 0.3 for i in range(5)}}
+
+    def grade(student_id, files, version):  # where and when it ran: (worker thread, start, end)
+        start = time.monotonic()
+        time.sleep(seconds[student_id])
+        return {"ran": (threading.current_thread().name, start, time.monotonic())}
+
+    monkeypatch.setattr(cluster, "grade", grade)
+    monkeypatch.setattr(batch, "read_submission", lambda sid: Submission(sid, files={"perceptrons.ipynb": b"{}"}))
+    monkeypatch.setattr(batch, "_outcome", lambda future, sid, sandboxed: future.result())
+    ran = {}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as local, Client(local) as client:
+        batch._run(client, list(seconds), lambda outcome, submission: ran.update({submission.student_id: outcome["ran"]}), "v", True)
+    assert sorted(ran) == sorted(seconds)
+    long_worker = ran["long"][0]
+    assert all(ran[sid][0] != long_worker for sid in seconds if sid != "long"), ran
