@@ -17,13 +17,15 @@ The cache is made here, by the grader, never by a submission:
 * every entry whose name is not a JAX operation or library function, or that is a control-flow
   operation (whose program holds the body of a function: ``scan``, ``while``, ``cond``,
   ``pjit``, custom derivatives) is removed before the cache is used;
-* it is written to a temporary directory and renamed into place when complete.
+* it is written to a temporary directory and renamed into place when complete;
+* beside the entries, in ``matplotlib/``, the font list matplotlib made in that kernel (its fonts'
+  names and files, the same for every kernel; read-only to them, grading.wall.font_lists).
 
 Student kernels get it read-only (grading.wall) and are told never to write to it. What a
 submission can learn from it: which JAX operations, on which shapes, the model solution
 applies when it is checked (no code of its own, no values). One per machine and inputs: under
 ``.grading/compile-cache/<key>``, where the key hashes what the compilations depend on (JAX
-and jaxlib versions, XLA flags, the source notebook, the checks, the sandbox package).
+and jaxlib versions, matplotlib's, XLA flags, the source notebook, the checks, the sandbox package).
 """
 
 import hashlib
@@ -41,6 +43,7 @@ from pathlib import Path
 
 from grading.course import LOGS, ROOT, SOURCE_NOTEBOOK, STATE
 from grading.wall import COMPILE_CACHE_COMPLETE as COMPLETE
+from grading.wall import FONT_LISTS
 from grading.wall import compile_cache_usable as usable
 
 # GRADING_COMPILE_CACHES: another parent directory (course copies can share one; entries are keyed exactly).
@@ -61,7 +64,7 @@ HIGHER_ORDER = ("scan", "while", "cond", "switch", "fori", "loop", "pjit", "jit"
 def key():
     """The hash of what the compilations depend on (a new key builds a new cache; JAX's own keys keep entries exact)."""
     digest = hashlib.sha256()
-    for package in ("jax", "jaxlib"):
+    for package in ("jax", "jaxlib", "matplotlib"):
         digest.update(f"{package}={importlib.metadata.version(package)}\n".encode())
     from grading import XLA_FLAGS  # noqa: PLC0415
 
@@ -129,6 +132,18 @@ def prune(directory):
     return kept
 
 
+def keep_font_lists(made, folder):
+    """Moves matplotlib's font lists (``fontlist-v*.json``) the build's kernel left in ``made`` to ``folder``, the grader's
+    from now on; anything else there is dropped. Kernels read them read-only (grading.wall.font_lists)."""
+    folder.mkdir(mode=0o755)
+    for path in made.glob("fontlist-v*.json"):
+        if path.is_file() and not path.is_symlink():
+            os.chown(path, os.geteuid(), os.getegid())
+            path.chmod(0o644)
+            path.rename(folder / path.name)
+    folder.chmod(0o755)
+
+
 def build(target=None, timeout=None):
     """Makes the cache at ``target`` (default: :func:`location`) unless it is there; returns its path.
 
@@ -163,7 +178,13 @@ def build(target=None, timeout=None):
         if failed or not scores:
             raise RuntimeError(f"the model solution did not run cleanly ({', '.join(failed) or 'no part was checked'})")
         os.chown(cache, os.geteuid(), os.getegid())
+        made, fonts = cache / FONT_LISTS, work / "fonts"
+        if made.is_dir() and not made.is_symlink():
+            made.rename(fonts)
+        else:
+            fonts.mkdir()
         kept = prune(cache)
+        keep_font_lists(fonts, cache / FONT_LISTS)
         cache.chmod(0o755)
         (cache / COMPLETE).write_text(f"{kept} entries\n")
         try:

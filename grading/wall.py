@@ -20,6 +20,8 @@ submission (grading.execute), and every process of the sandbox dies with it (PID
 --die-with-parent).
 """
 
+import functools
+import json
 import os
 import shutil
 import signal
@@ -41,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_PACKAGE = ROOT / "sandbox"
 INSIDE_PACKAGES = "/opt/grader"  # PYTHONPATH inside: holds the sandbox package only
 INSIDE_HOME = "/home/student"
+MPLCONFIGDIR_INSIDE = "/tmp/matplotlib"  # matplotlib's config and cache directory inside (on the private /tmp)
 
 SANDBOX_UID_BASE = 200_000  # as root, sandboxes run as uid SANDBOX_UID_BASE + (pid % 50000)
 
@@ -67,7 +70,7 @@ def _system_binds():
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
-    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime"):
+    for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime", "/etc/fonts"):
         args += ["--ro-bind-try", path, path]
     return args
 
@@ -124,7 +127,7 @@ def environment(extra=None):
         "HOME": INSIDE_HOME, "USER": "student", "LOGNAME": "student", "TMPDIR": "/tmp",
         "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONPATH": INSIDE_PACKAGES, "PYTHONDONTWRITEBYTECODE": "1",
-        "JAX_PLATFORMS": "cpu", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib",
+        "JAX_PLATFORMS": "cpu", "MPLBACKEND": "Agg", "MPLCONFIGDIR": MPLCONFIGDIR_INSIDE,
         "XLA_FLAGS": os.environ.get("XLA_FLAGS", XLA_FLAGS),
     }
     env.update(extra or {})
@@ -144,10 +147,49 @@ def compile_cache_environment(path, writable=False):
     """JAX's settings for a compile cache at ``path``: read by every kernel, written only by the grader's build.
 
     A reader never writes: JAX writes only compilations that took longer than the minimum time
-    (10**9 s here); so nothing fails, and no warning reaches a student's output.
+    (10**9 s here); so nothing fails, and no warning reaches a student's output. The build's
+    kernel also leaves matplotlib's font list there (its MPLCONFIGDIR is the cache's FONT_LISTS).
     """
-    return {"JAX_COMPILATION_CACHE_DIR": path, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0" if writable else "1000000000",
-            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+    env = {"JAX_COMPILATION_CACHE_DIR": path, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0" if writable else "1000000000",
+           "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+    if writable:
+        env["MPLCONFIGDIR"] = f"{path}/{FONT_LISTS}"
+    return env
+
+
+FONT_LISTS = "matplotlib"  # the compile cache's subdirectory of matplotlib's font lists (fontlist-v*.json)
+
+
+def font_lists(cache):
+    """The font lists of a complete compile cache that every kernel may read as its own: [] if none.
+
+    matplotlib finds the system's fonts and reads every one of them the first time a process
+    imports pyplot (about 0.1 s of CPU), then keeps the list in its cache directory, which a
+    sandbox has fresh each time. The build's kernel made this one inside the same walls, so it
+    names the fonts a kernel sees. One that names a font file no longer there (fonts removed
+    since) is not used: matplotlib would make its own again, and fail to save it.
+    """
+    folder = Path(cache) / FONT_LISTS
+    if not compile_cache_usable(cache) or not folder.is_dir() or folder.is_symlink():
+        return []
+    usable = []
+    for path in sorted(folder.glob("fontlist-v*.json")):
+        if path.is_file() and not path.is_symlink() and _fonts_present(str(path), path.stat().st_mtime_ns):
+            usable.append(path)
+    return usable
+
+
+@functools.lru_cache(maxsize=16)
+def _fonts_present(path, mtime_ns):
+    """Does every font file the list at ``path`` names by absolute path exist? (Relative names are matplotlib's
+    own fonts, in the environment whose matplotlib version the cache's key holds.)"""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        names = [font["fname"] for key in ("ttflist", "afmlist") for font in data.get(key, [])]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return False
+    return all(isinstance(name, str) and (not os.path.isabs(name) or os.path.isfile(name)) for name in names)
 
 
 class Sandbox:
@@ -220,6 +262,11 @@ class Sandbox:
         if self.compile_cache:
             mounts += ["--bind" if self.compile_cache_writable else "--ro-bind", self.compile_cache, COMPILE_CACHE_INSIDE]
             env.update(compile_cache_environment(COMPILE_CACHE_INSIDE, self.compile_cache_writable))
+            if not self.compile_cache_writable and (lists := font_lists(self.compile_cache)):
+                # matplotlib's directory stays the kernel's own (writable); only the font list is the grader's, read-only
+                mounts += ["--perms", "1777", "--dir", MPLCONFIGDIR_INSIDE]
+                for path in lists:
+                    mounts += ["--ro-bind", str(path), f"{MPLCONFIGDIR_INSIDE}/{path.name}"]
         args += _with_parent_directories(mounts)
         args += ["--chdir", self.cwd, "--clearenv"]
         for key, value in environment(env).items():

@@ -14,7 +14,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from grading import compile_cache
 from grading.course import SOURCE_NOTEBOOK
 from grading.execute import GradingExecute
-from grading.wall import COMPILE_CACHE_INSIDE, Sandbox
+from grading.wall import COMPILE_CACHE_INSIDE, FONT_LISTS, Sandbox, font_lists
 
 HEX = "0" * 64
 
@@ -67,7 +67,7 @@ def _solution_names():
 @pytest.mark.slow
 def test_the_cache_holds_jax_operations_and_nothing_of_the_solution(built):
     assert compile_cache.usable(built)
-    entries = [path.name for path in built.iterdir() if path.name != compile_cache.COMPLETE]
+    entries = [path.name for path in built.iterdir() if path.name not in (compile_cache.COMPLETE, FONT_LISTS)]
     assert len(entries) > 50  # the exercise's operations at the checks' shapes
     names = {compile_cache.entry_name(entry) for entry in entries}
     known = compile_cache.jax_names()
@@ -75,12 +75,32 @@ def test_the_cache_holds_jax_operations_and_nothing_of_the_solution(built):
     solution = _solution_names() - known
     assert not names & solution, sorted(names & solution)
     assert {"update_params", "train_nn", "forward_pass", "cross_entropy_loss"} <= solution
-    assert all(oct(path.stat().st_mode)[-3:] == "644" and path.stat().st_uid == os.geteuid() for path in built.iterdir())
+    assert all(oct(path.stat().st_mode)[-3:] == "644" and path.stat().st_uid == os.geteuid()
+               for path in built.iterdir() if path.name != FONT_LISTS)
+
+
+@pytest.mark.slow
+def test_the_cache_holds_the_font_list_the_builds_kernel_made_and_kernels_read_it(built):
+    folder = built / FONT_LISTS
+    [listed] = font_lists(built)
+    assert sorted(path.name for path in folder.iterdir()) == [listed.name]  # nothing else the kernel left there
+    assert oct(folder.stat().st_mode)[-3:] == "755" and oct(listed.stat().st_mode)[-3:] == "644"
+    assert folder.stat().st_uid == listed.stat().st_uid == os.geteuid()
+    fonts = json.loads(listed.read_text())
+    assert any(font["fname"].endswith("DejaVuSans.ttf") for font in fonts["ttflist"])
+    probe = ("import logging, sys; logging.basicConfig(level=logging.DEBUG, format='%(message)s', stream=sys.stdout); "
+             "import matplotlib.pyplot")
+    box = Sandbox(compile_cache=built)
+    try:
+        out = subprocess.run(box.wrap([sys.executable, "-c", probe]), capture_output=True, text=True, timeout=60)
+    finally:
+        box.cleanup()
+    assert f"Using fontManager instance from /tmp/matplotlib/{listed.name}" in out.stdout, out.stdout[-2000:] + out.stderr
 
 
 @pytest.mark.slow
 def test_a_kernel_cannot_write_to_the_cache(built):
-    before = {path.name: path.read_bytes() for path in built.iterdir()}
+    before = _contents(built)
     victim = next(name for name in before if name.endswith("-cache"))
     attack = (
         "import os, sys\n"
@@ -100,7 +120,12 @@ def test_a_kernel_cannot_write_to_the_cache(built):
         box.cleanup()
     assert out.stdout.split("\n")[0] == "1000000000", out.stdout + out.stderr  # JAX never tries to write
     assert "new refused" in out.stdout and "old refused" in out.stdout, out.stdout + out.stderr
-    assert {path.name: path.read_bytes() for path in built.iterdir()} == before
+    assert _contents(built) == before
+
+
+def _contents(cache):
+    """{path in the cache: its bytes} of every file, the font list's included."""
+    return {str(path.relative_to(cache)): path.read_bytes() for path in cache.rglob("*") if path.is_file()}
 
 
 def _checked(cache):

@@ -431,3 +431,74 @@ def test_make_grade_stops_with_the_sentence_when_the_sandbox_cannot_start(monkey
     with pytest.raises(SystemExit, match="make grade: bubblewrap.*--no-sandbox"):
         make_grade._grade(plan, SimpleNamespace(scheduler=None), 1, SimpleNamespace(close=lambda: closed.append(True)))
     assert closed == [True]
+
+
+# -- matplotlib's fonts ----------------------------------------------------------------------------
+
+_FONTS = """
+import json, logging, os, sys
+logging.basicConfig(level=logging.DEBUG, format="%(message)s", stream=sys.stdout)
+import matplotlib.font_manager
+lists = sorted(name for name in os.listdir("/tmp/matplotlib") if name.startswith("fontlist-"))
+try:
+    open("/tmp/matplotlib/" + lists[0], "a").close()
+    list_writable = True
+except OSError:
+    list_writable = False
+print(json.dumps({"lists": lists, "list_writable": list_writable, "dir_writable": os.access("/tmp/matplotlib", os.W_OK)}))
+"""
+
+
+def _fonts_inside(cache):
+    """matplotlib's font list inside a sandbox with the compile cache ``cache``: (what _FONTS saw, its log, stderr)."""
+    box = Sandbox(settings=SETTINGS, compile_cache=cache)
+    try:
+        done = subprocess.run(box.wrap([sys.executable, "-c", _FONTS]), capture_output=True, text=True, timeout=60)
+    finally:
+        box.cleanup()
+    assert done.returncode == 0, done.stderr[-2000:]
+    *log, seen = done.stdout.splitlines()
+    return json.loads(seen), "\n".join(log), done.stderr
+
+
+def _cache_with_font_list(folder, font_file):
+    """A complete compile cache whose font list names ``font_file`` (an absolute path) and one of matplotlib's own fonts."""
+    import matplotlib.font_manager as fm  # noqa: PLC0415
+
+    folder.chmod(0o755)
+    (folder / "complete").write_text("0 entries\n")
+    fonts = folder / wall.FONT_LISTS
+    fonts.mkdir(mode=0o755)
+    manager = fm.FontManager.__new__(fm.FontManager)
+    manager.__dict__.update(vars(fm.fontManager))
+    manager.ttflist = [fm.FontEntry(fname=str(font_file), name="Listed"), fm.fontManager.ttflist[0]]
+    path = fonts / f"fontlist-v{fm.FontManager.__version__}.json"
+    fm.json_dump(manager, path)
+    path.chmod(0o644)
+    return path
+
+
+def test_matplotlib_finds_the_systems_fonts_without_an_error_on_stderr():
+    # Without /etc/fonts, fontconfig printed an error into every graded notebook's set-up cell (and its feedback page).
+    seen, log, stderr = _fonts_inside(None)
+    assert "Fontconfig error" not in stderr + log, stderr
+    assert seen["dir_writable"] and seen["list_writable"]  # matplotlib's own directory, its own list, made now
+    assert "generated new fontManager" in log
+
+
+def test_the_compile_caches_font_list_is_read_and_read_only_inside(tmp_path):
+    font = Path(wall.__file__)  # any file there is: the list only needs it to exist
+    listed = _cache_with_font_list(tmp_path, font)
+    before = listed.read_bytes()
+    seen, log, stderr = _fonts_inside(tmp_path)
+    assert seen == {"lists": [listed.name], "list_writable": False, "dir_writable": True}, (seen, stderr)
+    assert f"Using fontManager instance from /tmp/matplotlib/{listed.name}" in log
+    assert "generated new fontManager" not in log
+    assert listed.read_bytes() == before
+
+
+def test_a_font_list_naming_a_font_no_longer_there_is_not_used(tmp_path):
+    _cache_with_font_list(tmp_path, tmp_path / "removed-since.ttf")
+    assert wall.font_lists(tmp_path) == []
+    seen, log, _ = _fonts_inside(tmp_path)
+    assert "generated new fontManager" in log and seen["list_writable"]  # the kernel's own, as without a cache
