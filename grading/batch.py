@@ -171,11 +171,12 @@ def _outcome(future, student_id, sandboxed):
             "gradebook": None, "files": {}}
 
 
-def _run(client, ids, on_done, version, sandboxed, at_once=None, on_part=None):
+def _run(client, ids, on_done, version, sandboxed, at_once=None, on_part=None, on_idle=None):
     """Grades ``ids`` as tasks on ``client``, at most ``at_once`` queued (default: by the cluster's threads).
 
     ``on_done(outcome, submission)`` gets each student's outcome with the Submission it graded;
-    ``on_part(student_id, part)`` hears of each part checked on the way (the workers' Dask events).
+    ``on_part(student_id, part)`` hears of each part checked on the way (the workers' Dask events);
+    ``on_idle()`` is called once, when a worker is left with no student to grade.
     """
     from distributed import as_completed
 
@@ -220,6 +221,9 @@ def _run(client, ids, on_done, version, sandboxed, at_once=None, on_part=None):
                 if nxt is None:
                     break
                 running.add(nxt)
+            if on_idle is not None and not pending and running.count() < wanted:
+                on_idle()
+                on_idle = None
     finally:
         client.unsubscribe_topic(cluster.PROGRESS_TOPIC)
 
@@ -279,8 +283,8 @@ def plan(ids, force=False, sandboxed=True):
     return Plan(list(ids), kept, todo, grader, manifest, sandboxed)
 
 
-def grade_all(plan, client):
-    """Grades ``plan.todo`` on ``client``.
+def grade_all(plan, client, on_idle=None):
+    """Grades ``plan.todo`` on ``client``; ``on_idle()`` is called once a worker has no student left to grade.
 
     Returns (the results of every student in ``plan.ids``, seconds, the coordinator's seconds per
     graded student spent keeping results). SchedulerLost when the scheduler goes away (every
@@ -318,7 +322,7 @@ def grade_all(plan, client):
         bar.student_done(submission.student_id, clean=not grades.needs_a_look(outcome["result"]))
 
     try:
-        _run(client, todo, done, version, sandboxed, on_part=bar.part_checked)
+        _run(client, todo, done, version, sandboxed, on_part=bar.part_checked, on_idle=on_idle)
         bar.close()
         # A time-out or dead kernel that load may have caused (grading.load): once more, alone. The rest is final.
         retry = [sid for sid in todo if _needs_retry(results[sid])]

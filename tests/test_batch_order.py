@@ -53,9 +53,12 @@ def test_a_student_goes_to_the_worker_that_is_free(monkeypatch):
     monkeypatch.setattr(cluster, "grade", grade)
     monkeypatch.setattr(batch, "read_submission", lambda sid: Submission(sid, files={"perceptrons.ipynb": b"{}"}))
     monkeypatch.setattr(batch, "_outcome", lambda future, sid, sandboxed: future.result())
-    ran = {}
+    ran, idle = {}, []
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as local, Client(local) as client:
-        batch._run(client, list(seconds), lambda outcome, submission: ran.update({submission.student_id: outcome["ran"]}), "v", True)
+        batch._run(client, list(seconds), lambda outcome, submission: ran.update({submission.student_id: outcome["ran"]}), "v", True,
+                   on_idle=lambda: idle.append(sorted(ran)))
     assert sorted(ran) == sorted(seconds)
+    # on_idle (make grade's class report imports then): once, when the short ones are done and the long one still runs
+    assert idle == [sorted(sid for sid in seconds if sid != "long")]
     long_worker = ran["long"][0]
     assert all(ran[sid][0] != long_worker for sid in seconds if sid != "long"), ran
