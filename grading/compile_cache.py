@@ -134,8 +134,9 @@ def prune(directory):
 
 def keep_font_lists(made, folder):
     """Moves matplotlib's font lists (``fontlist-v*.json``) the build's kernel left in ``made`` to ``folder``, the grader's
-    from now on; anything else there is dropped. Kernels read them read-only (grading.wall.font_lists)."""
-    folder.mkdir(mode=0o755)
+    from now on; anything else there is dropped (``made`` need not exist). Kernels read them read-only
+    (grading.wall.font_lists)."""
+    folder.mkdir()
     for path in made.glob("fontlist-v*.json"):
         if path.is_file() and not path.is_symlink():
             os.chown(path, os.geteuid(), os.getegid())
@@ -179,10 +180,8 @@ def build(target=None, timeout=None):
             raise RuntimeError(f"the model solution did not run cleanly ({', '.join(failed) or 'no part was checked'})")
         os.chown(cache, os.geteuid(), os.getegid())
         made, fonts = cache / FONT_LISTS, work / "fonts"
-        if made.is_dir() and not made.is_symlink():
+        if made.is_dir() and not made.is_symlink():  # out of prune's way, which keeps JAX's entries only
             made.rename(fonts)
-        else:
-            fonts.mkdir()
         kept = prune(cache)
         keep_font_lists(fonts, cache / FONT_LISTS)
         cache.chmod(0o755)

@@ -136,6 +136,7 @@ def environment(extra=None):
 
 COMPILE_CACHE_INSIDE = "/opt/compile-cache"
 COMPILE_CACHE_COMPLETE = "complete"  # written last by grading.compile_cache: a directory without it is never used
+FONT_LISTS = "matplotlib"  # the compile cache's subdirectory of matplotlib's font lists (fontlist-v*.json)
 
 
 def compile_cache_usable(path):
@@ -155,9 +156,6 @@ def compile_cache_environment(path, writable=False):
     if writable:
         env["MPLCONFIGDIR"] = f"{path}/{FONT_LISTS}"
     return env
-
-
-FONT_LISTS = "matplotlib"  # the compile cache's subdirectory of matplotlib's font lists (fontlist-v*.json)
 
 
 def font_lists(cache):
