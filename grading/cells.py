@@ -1,13 +1,13 @@
 """The cells of the exercise notebook, as grading reads them: test cells, answer cells, skipped cells.
 
 One copy of each rule; the agent behind the wall reads notebooks by the same tag and magic rule
-(sandbox.agent, where they are defined, since nothing of the course is there).
+(sandbox.cell_rules, where they are defined, since nothing of the course is there).
 """
 
 from nbgrader import utils
 
 from grader_tests.points import PARTS
-from sandbox.agent import SKIP_TAG, strip_magics  # noqa: F401 - one copy, shared with the agent
+from sandbox.cell_rules import SKIP_TAG, strip_magics  # noqa: F401 - one copy, shared with the agent
 
 # grade_id of each graded part's test cell and of its answer cell in the exercise notebook.
 GRADE_ID_OF_PART = {part: f"{part}_checks" for part in PARTS}

@@ -13,4 +13,6 @@ nothing from ``reference``, ``grader_tests`` or ``grading``.
 * :mod:`sandbox.kernel`: the graded notebook's kernel (ipykernel). It installs, before any student
   code runs, :mod:`sandbox.mlir_context` (JAX's lowerings share one MLIR context per thread; the
   agent installs it too).
+* :mod:`sandbox.cell_rules`: which cells of a notebook grading runs, and the magics it drops; read
+  by the agent and by the grader outside.
 """

@@ -32,6 +32,7 @@ import threading
 import numpy as np
 
 from sandbox import mlir_context, probes, wire
+from sandbox.cell_rules import SKIP_TAG, strip_magics
 
 CALL_TIME_LIMIT = 30.0  # s per call of submitted code; a correct submission needs well under 5
 LOAD_TIME_LIMIT = 120.0  # s to run a submitted file before its names are looked up
@@ -40,8 +41,6 @@ OUTPUT_LIMIT = 10_000  # characters of the submission's own prints kept per call
 # Every time-out message contains this; the batch grader looks for it to report a time-out.
 TIMEOUT_MARK = "did not finish within"
 
-# Cells a notebook submission does not need for its graded names (see the exercise notebook).
-SKIP_TAG = "skip-when-grading"
 # Functions from these packages are the grader's, not the student's work.
 _NOT_OWN_CODE = ("reference", "grader_tests", "sandbox", "grading")
 
@@ -396,11 +395,6 @@ def code_chunks(path):
         source = "".join(source) if isinstance(source, list) else source
         chunks.append((f"cell {index}", strip_magics(source)))
     return chunks
-
-
-def strip_magics(source):
-    """The source without IPython magics and shell escapes, which mean nothing to plain Python."""
-    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
 
 
 def load(path, label=None):

@@ -4,11 +4,15 @@ From the bottom: ``reference`` (what is right) and ``sandbox`` (what runs beside
 inside the wall), then ``grader_tests`` (the hidden checks), then ``grading`` (how grading runs:
 the wall, the executor, the batch, the command lines). A module may import from its own floor or
 below, never above; and within a package the modules import one another without a circle. Every
-import counts, the ones inside functions too. Read from the source (an AST walk), nothing is run.
+import counts, the ones inside functions too. Read from the source (an AST walk), nothing is run;
+except by the last test, which starts the grading coordinator's imports in a process of its own:
+they leave JAX and PyTorch to the workers and kernels.
 """
 
 import ast
 import graphlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,3 +83,17 @@ def test_no_circle_of_imports_within_a_package(graph, package):
     inside = {module: {imported for imported in imports if _package(imported) == package}
               for module, imports in graph.items() if _package(module) == package}
     graphlib.TopologicalSorter(inside).prepare()  # CycleError names the circle
+
+
+def test_the_coordinator_loads_the_course_without_jax_or_pytorch():
+    """``python -m grading`` imports its modules and reads nbgrader_config.py (which names the grader's
+    preprocessors) on one core before its workers start: JAX or PyTorch imported on that path cost every
+    batch and every one-student regrade their import time. Only workers and kernels need them."""
+    code = (
+        "import sys, grading.__main__\n"
+        "from grading import batch, course, grades, settings, deadlines, wall, worker, compile_cache, release\n"
+        "settings.current(); deadlines.Deadlines(config=settings.load_course_config()).due()\n"
+        "print(sorted({'jax', 'torch', 'matplotlib'} & set(sys.modules)))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
