@@ -270,6 +270,14 @@ def test_the_gradebooks_manual_scores_and_comments_are_read(tmp_path, monkeypatc
         gb.find_grade("softmax_checks", ASSIGNMENT, ASSIGNMENT, "alice").manual_score = 2.0
         gb.db.commit()
         store.record_grades(gb, "bob", entries)  # a regrade sets the automatic score only
+        # another assignment's manual score, in cells of the same names, is not this one's
+        gb.update_or_create_assignment("other")
+        gb.update_or_create_notebook(ASSIGNMENT, "other")
+        gb.update_or_create_grade_cell("softmax_checks", ASSIGNMENT, "other", max_score=2, cell_type="code")
+        gb.update_or_create_student("carol")
+        gb.update_or_create_submission("other", "carol")
+        gb.find_grade("softmax_checks", ASSIGNMENT, "other", "carol").manual_score = 1.0
+        gb.db.commit()
     assert manual.from_gradebook(path) == {"bob": {"train_nn": manual.Manual(3.0, "loop is right", "formgrader")},
                                            "alice": {"softmax": manual.Manual(2.0, "", "formgrader")}}
     _overrides(tmp_path / "overrides.csv", "student_id,part,score,reason\nbob,train_nn,2.5,second look\n")
