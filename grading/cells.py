@@ -13,6 +13,7 @@ from sandbox.cell_rules import SKIP_TAG, strip_magics  # noqa: F401 - one copy, 
 GRADE_ID_OF_PART = {part: f"{part}_checks" for part in PARTS}
 PART_OF_GRADE_ID = {grade_id: part for part, grade_id in GRADE_ID_OF_PART.items()}
 ANSWER_ID_OF_PART = {part: f"{part}_code" for part in PARTS}
+PART_OF_ANSWER_ID = {answer_id: part for part, answer_id in ANSWER_ID_OF_PART.items()}
 
 
 def is_test_cell(cell):

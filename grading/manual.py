@@ -56,21 +56,17 @@ def from_gradebook(path, assignment="perceptrons", notebook="perceptrons"):
         return {}
     from nbgrader.api import Comment, Grade, Gradebook
 
-    from grading.cells import ANSWER_ID_OF_PART, GRADE_ID_OF_PART
+    from grading.cells import PART_OF_ANSWER_ID, PART_OF_GRADE_ID
 
-    parts = {GRADE_ID_OF_PART[part]: part for part in PARTS}
     with Gradebook(f"sqlite:///{path}") as gradebook:
-        scores = _by_cell(gradebook, Grade, Grade.manual_score, assignment, notebook).filter(
-            Grade.manual_score.isnot(None))
         found = {}
-        for student_id, cell, score in scores:
-            if cell in parts:
-                found.setdefault(student_id, {})[parts[cell]] = float(score)
-        answers = {ANSWER_ID_OF_PART[part]: part for part in PARTS}
+        for student_id, cell, score in _by_cell(gradebook, Grade, Grade.manual_score, assignment, notebook):
+            if cell in PART_OF_GRADE_ID:
+                found.setdefault(student_id, {})[PART_OF_GRADE_ID[cell]] = float(score)
         reasons = {}
         for student_id, cell, comment in _by_cell(gradebook, Comment, Comment.manual_comment, assignment, notebook):
-            if cell in answers and student_id in found:
-                reasons[student_id, answers[cell]] = (comment or "").strip()[:MAX_REASON]
+            if cell in PART_OF_ANSWER_ID and student_id in found:
+                reasons[student_id, PART_OF_ANSWER_ID[cell]] = comment.strip()[:MAX_REASON]
     return {student_id: {part: Manual(score, reasons.get((student_id, part), ""), FORMGRADER)
                          for part, score in scored.items()}
             for student_id, scored in found.items()}
@@ -78,7 +74,7 @@ def from_gradebook(path, assignment="perceptrons", notebook="perceptrons"):
 
 def _by_cell(gradebook, model, column, assignment, notebook):
     """The query of (student id, cell name, ``column``) of every ``model`` row (nbgrader's Grade or Comment)
-    of the submitted ``notebook`` of ``assignment``."""
+    of the submitted ``notebook`` of ``assignment`` in which ``column`` (a score or comment set by hand) is set."""
     from nbgrader.api import Assignment, BaseCell, Notebook, SubmittedAssignment, SubmittedNotebook
 
     return (gradebook.db.query(SubmittedAssignment.student_id, BaseCell.name, column)
@@ -88,7 +84,7 @@ def _by_cell(gradebook, model, column, assignment, notebook):
             .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
             .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
             .join(BaseCell, model.cell_id == BaseCell.id)
-            .filter(Assignment.name == assignment, Notebook.name == notebook))
+            .filter(Assignment.name == assignment, Notebook.name == notebook, column.isnot(None)))
 
 
 def read_overrides(path, students=None):
