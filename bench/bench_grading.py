@@ -118,22 +118,30 @@ def main():
         plains = []  # plain nbgrader's time in each round (--plain-every-round)
         afters = []  # make grade --force again right after plain nbgrader, in each round (--plain-every-round)
         runs = []  # (floor of Run All, floor of the grading cells, make grade), one per round
+        first_totals = None  # the totals of the first make grade --force: every later one must give the same
+        make_grade = [sys.executable, "-m", "grading", "--workers", str(args.workers)]
+
+        def regrade(course, caches):
+            """make grade --force in ``course``, timed; its totals are checked against the first such run's."""
+            nonlocal first_totals
+            seconds = timed(make_grade + ["--force"], course, GRADING_COMPILE_CACHES=caches)
+            totals = totals_from_grades_csv(course / "grades.csv")
+            first_totals = first_totals or totals
+            if totals != first_totals:
+                sys.exit("make grade --force gave other totals than its first run: the same class must get the same grades")
+            return seconds
+
         for round_ in range(max(1, args.rounds)):
             course = ours if round_ == 0 else shutil.copytree(pristine, Path(tmp) / f"ours{round_}", symlinks=True)
             one = course / "submitted" / "student000" / "perceptrons" / "perceptrons.ipynb"
             # The class's first make grade makes the compile cache (grading.compile_cache) beside the batch, in
             # a parent of this round's own; the second (--force: everyone again) finds it, as a course's later batches do.
             caches = str(Path(tmp) / f"compile-cache{round_}")
-            make_grade = [sys.executable, "-m", "grading", "--workers", str(args.workers)]
             runs.append((floor_seconds(one, course), floor_seconds(one, course, exercise_only=True),
-                         timed(make_grade, course, GRADING_COMPILE_CACHES=caches),
-                         timed(make_grade + ["--force"], course, GRADING_COMPILE_CACHES=caches)))
+                         timed(make_grade, course, GRADING_COMPILE_CACHES=caches), regrade(course, caches)))
             if args.plain_every_round:
                 plains.append(timed(nbgrader + ["autograde", "perceptrons", "--force"], plain))
-                afters.append(timed(make_grade + ["--force"], course, GRADING_COMPILE_CACHES=caches))
-            if round_:
-                if totals_from_grades_csv(course / "grades.csv") != totals_from_grades_csv(ours / "grades.csv"):
-                    sys.exit(f"round {round_ + 1} gave other totals than round 1: the same class must get the same grades")
+                afters.append(regrade(course, caches))
         floor_full, floor_exercise, t_first, _ = (statistics.median(column) for column in zip(*runs))
         t_ours = statistics.median([run[3] for run in runs] + afters)  # every make grade --force
         t_plain = statistics.median(plains) if plains else timed(nbgrader + ["autograde", "perceptrons", "--force"], plain)
