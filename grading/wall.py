@@ -33,6 +33,7 @@ from pathlib import Path
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from traitlets import Any, Integer
 
 from grading import XLA_FLAGS
@@ -392,10 +393,43 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         command = super().format_kernel_cmd(extra_arguments)
-        # ipykernel, started by sandbox.kernel: JAX's lowerings there share their MLIR context
-        command = ["sandbox.kernel" if part == "ipykernel_launcher" else part for part in command]
+        # ipykernel, started by sandbox.kernel: JAX's lowerings there share their MLIR context, and
+        # it ends when its lifeline closes (see _async_launch_kernel)
+        self._close_lifeline()
+        self._lifeline_read, self._lifeline = os.pipe()  # neither is inherited by any other process
+        at = command.index("ipykernel_launcher")
+        command = [*command[:at], "sandbox.kernel", "--lifeline", str(self._lifeline_read), *command[at + 1:]]
         self.sandbox.open_to_sandbox()  # the connection file exists now; the kernel binds its sockets here
         return self.sandbox.wrap(command)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        """Starts the kernel with the read end of its lifeline, a pipe whose write end only this process holds.
+
+        When this process dies, however it dies, the kernel reads the end of the pipe and exits, and
+        its sandbox with it. bwrap's --die-with-parent alone leaves a gap: bwrap arms the parent's
+        death signal only once it runs, so a grading process killed while a kernel was starting
+        (the batch killed whole: a TA's Ctrl-C, a laptop closing) left that sandbox running.
+        """
+        read_end, self._lifeline_read = self._lifeline_read, None
+        try:
+            return await super()._async_launch_kernel(kernel_cmd, pass_fds=(read_end,), **kw)
+        finally:
+            os.close(read_end)
+
+    _launch_kernel = run_sync(_async_launch_kernel)
+
+    async def _async_cleanup_resources(self, restart=False):
+        self._close_lifeline()  # the kernel is gone or going: nothing left to keep alive
+        await super()._async_cleanup_resources(restart=restart)
+
+    cleanup_resources = run_sync(_async_cleanup_resources)
+
+    def _close_lifeline(self):
+        for name in ("_lifeline", "_lifeline_read"):
+            fd = getattr(self, name, None)
+            setattr(self, name, None)
+            if fd is not None:
+                os.close(fd)
 
     async def _async_interrupt_kernel(self):
         """SIGINT to the kernel itself, inside its sandbox.

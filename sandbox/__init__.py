@@ -12,7 +12,7 @@ nothing from ``reference``, ``grader_tests`` or ``grading``.
   is checked. None of them is an answer to a graded part.
 * :mod:`sandbox.kernel`: the graded notebook's kernel (ipykernel). It installs, before any student
   code runs, :mod:`sandbox.mlir_context` (JAX's lowerings share one MLIR context per thread; the
-  agent installs it too).
+  agent installs it too), and exits when its lifeline (a pipe the grading process holds) closes.
 * :mod:`sandbox.cell_rules`: which cells of a notebook grading runs, and the magics it drops; read
   by the agent and by the grader outside.
 """

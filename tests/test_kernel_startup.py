@@ -15,6 +15,9 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
+
+import pytest
 
 from grading import wall
 from grading.wall import ROOT, Sandbox, kernel_manager
@@ -114,3 +117,54 @@ def test_the_sandboxed_kernel_runs_with_it():
     finally:
         sandbox.cleanup()
     assert "".join(said).split() == ["True"]
+
+
+# A grading process that starts a sandboxed kernel and waits, killed from outside. bwrap is run
+# without --die-with-parent: as when the process dies before bwrap has armed that signal (it does
+# so only once it runs), the gap that left a sandbox running after a batch killed while starting.
+GRADER_KILLED_WHILE_STARTING = """
+import asyncio, json, subprocess, sys, time
+from grading import wall
+from grading.proctree import descendants
+
+wrap = wall.Sandbox.wrap
+wall.Sandbox.wrap = lambda self, command, env=None: [part for part in wrap(self, command, env) if part != "--die-with-parent"]
+sandbox = wall.Sandbox(enabled=sys.argv[1] == "sandboxed")
+km = wall.kernel_manager(sandbox)
+
+async def start():
+    await km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # this stdout is the test's
+    client = km.client()
+    client.start_channels()
+    await client.wait_for_ready(timeout=120)
+
+asyncio.run(start())
+print(json.dumps(descendants(km.provisioner.process.pid)), flush=True)
+time.sleep(600)
+"""
+
+
+def _running(pid):
+    """Is ``pid`` a process that has not ended (a zombie has ended)?"""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("mode", ["sandboxed", "unsandboxed"])
+def test_a_kernel_ends_when_the_grading_process_that_started_it_is_killed(mode):
+    grader = subprocess.Popen([sys.executable, "-c", GRADER_KILLED_WHILE_STARTING, mode], cwd=ROOT, stdout=subprocess.PIPE,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True)
+    try:
+        started = json.loads(grader.stdout.readline())
+    finally:
+        grader.kill()
+        grader.wait()
+    # sandboxed: bwrap (prlimit's exec), its init, the kernel; unsandboxed: the kernel (prlimit's exec)
+    assert len(started) >= (3 if mode == "sandboxed" else 1)
+    deadline = time.monotonic() + 30
+    while any(_running(pid) for pid in started) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [pid for pid in started if _running(pid)] == []
