@@ -1,8 +1,10 @@
 """Feedback preprocessors: what a student may see of a graded cell, and in which order."""
 
+import functools
 import json
 import re
 
+from jinja2.bccache import BytecodeCache, Bucket
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
@@ -272,6 +274,62 @@ class FeedbackLayout(NbGraderPreprocessor):
             cell.outputs = _joined_streams(kept)
 
 
+class _CompiledTemplates(BytecodeCache):
+    """The compiled code of each template, kept in this process for its next page.
+
+    nbgrader makes a new exporter, and so a new jinja2 environment, for every page, which parsed
+    and compiled the same templates each time (about 30 ms of CPU a student, py-spy on the bench
+    class). The code is keyed by the template's name and file and by the environment's settings
+    that compiling reads, and jinja2 checks it against the source's checksum before use: only a
+    template's own source goes in, nothing of a page.
+    """
+
+    _COMPILE_SETTINGS = ("block_start_string", "block_end_string", "variable_start_string", "variable_end_string",
+                         "comment_start_string", "comment_end_string", "line_statement_prefix", "line_comment_prefix",
+                         "trim_blocks", "lstrip_blocks", "newline_sequence", "keep_trailing_newline", "optimized", "is_async")
+
+    def __init__(self):
+        self._code = {}
+
+    def get_bucket(self, environment, name, filename, source):
+        settings = (*(getattr(environment, key) for key in self._COMPILE_SETTINGS), *sorted(environment.extensions))
+        bucket = Bucket(environment, f"{self.get_cache_key(name, filename)}|{settings!r}", self.get_source_checksum(source))
+        self.load_bytecode(bucket)
+        return bucket
+
+    def load_bytecode(self, bucket):
+        if (code := self._code.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket):
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = _CompiledTemplates()
+_HIGHLIGHT_CACHED_BELOW = 20_000  # characters of a cell's source; longer sources are highlighted each time
+
+
+@functools.lru_cache(maxsize=1024)
+def _highlighted(source, language, magics_language, formatter_options):
+    metadata = {"magics_language": magics_language} if magics_language else None
+    return Highlight2HTML(extra_formatter_options=json.loads(formatter_options))(source, language, metadata)
+
+
+class CachedHighlight2HTML(Highlight2HTML):
+    """nbconvert's code highlighting, whose HTML for a cell's source is kept for the next page of this process.
+
+    Most cells of a class's notebooks are the release's, unchanged: pygments highlighted each of them
+    for every student (about 70 ms of CPU a page). The HTML is a function of the source, the
+    language and the formatter's options alone, which are the key.
+    """
+
+    def __call__(self, source, language=None, metadata=None):
+        if len(source) >= _HIGHLIGHT_CACHED_BELOW:
+            return super().__call__(source, language, metadata)
+        options = json.dumps(self.extra_formatter_options, sort_keys=True, default=repr)
+        return _highlighted(source, language or self.pygments_lexer, (metadata or {}).get("magics_language"), options)
+
+
 class FeedbackExporter(HTMLExporter):
     """nbconvert's HTMLExporter without its last pass: the page as the template made it.
 
@@ -286,8 +344,13 @@ class FeedbackExporter(HTMLExporter):
         # What HTMLExporter.from_notebook_node does before its template runs: the filters it registers.
         language = nb.metadata.get("language_info", {})
         lexer = language.get("pygments_lexer", language.get("name", None))
-        self.register_filter("highlight_code", self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+        self.register_filter("highlight_code", self.filters.get("highlight_code", CachedHighlight2HTML(pygments_lexer=lexer, parent=self)))
         resources = self._init_resources(resources)
         self.register_filter("filter_data_type",
                              WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources))
         return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = _COMPILED_TEMPLATES
+        return environment

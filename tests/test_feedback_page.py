@@ -421,3 +421,31 @@ def test_markdown_is_cleaned_once_per_text_and_settings():
     assert "onerror" not in first and "<em>lesson</em>" in first and "<math" in first
     stricter = SanitizeStudentContent(tags=["p"]).markdown_to_clean_html(text)
     assert "<em>" not in stricter and "<math" not in stricter
+
+
+def test_a_page_made_after_others_is_the_page_made_first():
+    """grading.feedback keeps, in a worker process, the templates' compiled code and each cell source's highlighted
+    HTML for the next student's page: a page is the same made first, after another student's page, or again."""
+    from grading import feedback  # noqa: PLC0415
+
+    release = nbformat.read(str(ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), as_version=4)
+    other = copy.deepcopy(release)
+    answer = next(c for c in other.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "softmax_code")
+    answer.source = "def softmax(z):\n    e = jnp.exp(z - z.max(axis=-1, keepdims=True))  # <b>mine</b>\n    return e / e.sum(-1, keepdims=True)\n"
+
+    def page(nb):
+        return _render(copy.deepcopy(nb), score=3.0, max_score=12.0)
+
+    feedback._highlighted.cache_clear()
+    feedback._COMPILED_TEMPLATES._code.clear()
+    first = page(release)
+    compiled = dict(feedback._COMPILED_TEMPLATES._code)
+    assert compiled, "the templates' code is kept"
+    other_page = page(other)
+    assert feedback._highlighted.cache_info().hits > 0, "the unchanged cells' highlighting is reused"
+    assert feedback._COMPILED_TEMPLATES._code == compiled  # nothing compiled again
+    assert page(release) == first
+    assert "&lt;b&gt;mine&lt;/b&gt;" in other_page and "mine" not in first
+    feedback._highlighted.cache_clear()
+    feedback._COMPILED_TEMPLATES._code.clear()
+    assert page(other) == other_page
