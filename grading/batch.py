@@ -292,7 +292,7 @@ def grade_all(plan, client, on_idle=None):
     """
     from nbgrader.api import Gradebook
 
-    from grading.course import nbgrader_config
+    from grading.course import gradebook_url
 
     version = grader_version()
     grader, sandboxed, todo = plan.grader, plan.sandboxed, plan.todo
@@ -302,7 +302,7 @@ def grade_all(plan, client, on_idle=None):
     started = time.monotonic()
     keeping = 0.0  # seconds this process spends keeping results (files, logs, gradebook, result file)
     bar = ClassProgress(total=len(ids), already_graded=len(ids) - len(todo))
-    gradebook = Gradebook(nbgrader_config().CourseDirectory.db_url)
+    gradebook = Gradebook(gradebook_url())
 
     def kept(outcome, submission, retried=False):
         nonlocal keeping

@@ -51,6 +51,18 @@ def nbgrader_config(sandbox=True, compile_cache=None):
     return config
 
 
+def gradebook_url():
+    """The course gradebook's address, as nbgrader reads it from nbgrader_config.py.
+
+    Without :func:`nbgrader_config`'s overlay, whose executor (and the checks' pytest, nbclient)
+    the coordinator does not need: their imports took half a second while the workers, ready,
+    waited for their first students.
+    """
+    from nbgrader.coursedir import CourseDirectory  # noqa: PLC0415
+
+    return CourseDirectory(config=settings.load_course_config()).db_url
+
+
 def quicker_gradebook_creation():
     """nbgrader stamps a new gradebook with the alembic head it learns by running `alembic heads` in
     a subprocess (~4 s: a Python start and alembic's imports, once per worker); the same answer, in-process."""

@@ -29,7 +29,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from queue import Empty
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
@@ -331,6 +333,9 @@ def check_available():
             "grade with --no-sandbox to grade anyway, unprotected")
 
 
+RECONNECT_MS = 10  # how soon a kernel client's socket tries again to reach a kernel still starting
+
+
 class CappedKernelClient(AsyncKernelClient):
     """A kernel client whose sockets refuse any message frame over ``message_limit`` bytes (ZMQ_MAXMSGSIZE).
 
@@ -353,6 +358,10 @@ class CappedKernelClient(AsyncKernelClient):
         sock = self.context.socket(channel_socket_types[channel])
         sock.linger = 1000
         sock.maxmsgsize = self.message_limit
+        # The client connects before the kernel has bound its sockets; ZeroMQ tries again every
+        # 100 ms by default, so the iopub channel joined up to 100 ms after the kernel could answer,
+        # and nbclient waited for it (its kernel_info handshake waits for an iopub message).
+        sock.reconnect_ivl = RECONNECT_MS
         if identity:
             sock.identity = identity
         if channel in self._monitored:
@@ -368,6 +377,41 @@ class CappedKernelClient(AsyncKernelClient):
 
         return [channel for channel, monitor in getattr(self, "_monitors", {}).items()
                 if not monitor.closed and monitor.getsockopt(zmq.EVENTS) & zmq.POLLIN]
+
+    async def wait_for_ready(self, timeout=None):
+        """jupyter_client's handshake (a kernel_info reply, then any iopub message: both channels are
+        connected), after which what iopub holds is dropped without waiting for more.
+
+        jupyter_client (8.x) ends it by reading iopub until it has been silent for 0.2 s: 0.2 s in
+        which neither the kernel nor the worker does anything, for every kernel started (a
+        student's, a replacement). Those start-up messages (statuses, streams) are dropped as far as
+        they are there; one that comes later is ignored as any stray message is: nbclient reads only
+        what answers its own requests.
+        """
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.2)
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+        while True:
+            try:
+                await self.iopub_channel.get_msg(timeout=0)
+            except Empty:
+                return
 
     def reconnect(self, channels):
         """New sockets for ``channels`` (what was in flight on the old ones is lost)."""

@@ -168,3 +168,35 @@ def test_a_kernel_ends_when_the_grading_process_that_started_it_is_killed(mode):
     while any(_running(pid) for pid in started) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert [pid for pid in started if _running(pid)] == []
+
+
+def test_a_client_is_ready_when_the_kernel_answers_and_a_dead_kernel_is_told():
+    """CappedKernelClient.wait_for_ready: the kernel_info handshake, after which what iopub holds is dropped without
+    waiting for it to fall silent; the kernel then runs a cell and the client gets its output. A kernel gone before it
+    answers is an error, not a wait."""
+
+    async def start(kill_first):
+        sandbox = Sandbox()
+        km = kernel_manager(sandbox)
+        km.client_class = "grading.wall.CappedKernelClient"
+        await km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = km.client()
+        client.start_channels()
+        said = []
+        try:
+            if kill_first:
+                km.provisioner.process.kill()
+                km.provisioner.process.wait()
+            await client.wait_for_ready(timeout=60)
+            reply = await client.execute_interactive("print(6 * 7)", timeout=60,
+                                                     output_hook=lambda msg: said.append(msg["content"].get("text")))
+            return reply["content"]["status"], [text for text in said if text]
+        except RuntimeError as error:
+            return str(error)
+        finally:
+            client.stop_channels()
+            await km.shutdown_kernel(now=True)
+            sandbox.cleanup()
+
+    assert asyncio.run(start(kill_first=False)) == ("ok", ["42\n"])
+    assert asyncio.run(start(kill_first=True)) == "Kernel died before replying to kernel_info"
