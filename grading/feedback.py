@@ -324,9 +324,12 @@ class CachedHighlight2HTML(Highlight2HTML):
     """
 
     def __call__(self, source, language=None, metadata=None):
-        if len(source) >= _HIGHLIGHT_CACHED_BELOW:
+        try:  # the options as a key that gives them back as they are (JSON, or not cached)
+            options = json.dumps(self.extra_formatter_options, sort_keys=True)
+        except (TypeError, ValueError):
+            options = None
+        if options is None or len(source) >= _HIGHLIGHT_CACHED_BELOW:
             return super().__call__(source, language, metadata)
-        options = json.dumps(self.extra_formatter_options, sort_keys=True, default=repr)
         return _highlighted(source, language or self.pygments_lexer, (metadata or {}).get("magics_language"), options)
 
 

@@ -41,6 +41,7 @@ from traitlets import Any, Integer
 from grading import XLA_FLAGS
 from grading.proctree import children, descendants, namespace_pid
 from grading.settings import current as current_settings
+from sandbox.kernel import LIFELINE_OPTION
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_PACKAGE = ROOT / "sandbox"
@@ -440,9 +441,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         # ipykernel, started by sandbox.kernel: JAX's lowerings there share their MLIR context, and
         # it ends when its lifeline closes (see _async_launch_kernel)
         self._close_lifeline()
-        self._lifeline_read, self._lifeline = os.pipe()  # neither is inherited by any other process
-        at = command.index("ipykernel_launcher")
-        command = [*command[:at], "sandbox.kernel", "--lifeline", str(self._lifeline_read), *command[at + 1:]]
+        if "ipykernel_launcher" in command:
+            self._lifeline_read, self._lifeline = os.pipe()  # neither is inherited by any other process
+            at = command.index("ipykernel_launcher")
+            command = [*command[:at], "sandbox.kernel", LIFELINE_OPTION, str(self._lifeline_read), *command[at + 1:]]
         self.sandbox.open_to_sandbox()  # the connection file exists now; the kernel binds its sockets here
         return self.sandbox.wrap(command)
 
@@ -455,6 +457,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         (the batch killed whole: a TA's Ctrl-C, a laptop closing) left that sandbox running.
         """
         read_end, self._lifeline_read = self._lifeline_read, None
+        if read_end is None:  # a kernel that is not ipykernel's launcher: started as it is
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
         try:
             return await super()._async_launch_kernel(kernel_cmd, pass_fds=(read_end,), **kw)
         finally:
