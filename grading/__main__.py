@@ -217,4 +217,10 @@ def release_assignment(version):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Everything is written and closed. What the batch loaded (nbgrader, Dask, matplotlib: 200,000-300,000 objects) is
+    # left to the OS instead of to the collections CPython runs at exit: they took 0.25-0.4 s after the last line.
+    import gc
+
+    gc.freeze()
+    sys.exit(code)

@@ -200,3 +200,38 @@ def test_a_client_is_ready_when_the_kernel_answers_and_a_dead_kernel_is_told():
 
     assert asyncio.run(start(kill_first=False)) == ("ok", ["42\n"])
     assert asyncio.run(start(kill_first=True)) == "Kernel died before replying to kernel_info"
+
+
+def test_a_killed_kernel_is_looked_at_every_few_milliseconds_until_it_is_gone(monkeypatch):
+    """SandboxedKernelManager._async_wait: jupyter_client sleeps 0.1 s between looks at a killed kernel, a worker's
+    idle time at every student's end; here each look waits EXIT_POLL_SECONDS, and the kernel is gone afterwards.
+    The kernel is reported alive for its first three looks, so that the wait between them is certain to happen."""
+    slept = []
+    real_sleep = asyncio.sleep
+
+    async def recording_sleep(seconds, *args, **kwargs):
+        slept.append(seconds)
+        return await real_sleep(seconds, *args, **kwargs)
+
+    async def shut_down():
+        sandbox = Sandbox()
+        km = kernel_manager(sandbox)
+        await km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process, looks, really_alive = km.provisioner.process, [], km._async_is_alive
+
+        async def alive():
+            looks.append(1)
+            return len(looks) <= 3 or await really_alive()
+
+        monkeypatch.setattr(km, "_async_is_alive", alive)
+        monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+        try:
+            await km.shutdown_kernel(now=True)
+        finally:
+            monkeypatch.undo()
+            sandbox.cleanup()
+        return process
+
+    process = asyncio.run(shut_down())
+    assert process.poll() is not None
+    assert slept[:3] == [wall.EXIT_POLL_SECONDS] * 3, slept  # the looks while it was "alive" (later sleeps are others')
