@@ -39,9 +39,11 @@ def main(argv=None):
         parser.error(f"no such student directory in submitted/: {', '.join(unknown)}")
     sandboxed = not args.no_sandbox
     plan = batch.plan(chosen, force=args.force or bool(args.student), sandboxed=sandboxed)
-    # One student to grade here needs one worker, whatever the settings say: its cluster starts now,
-    # while the course's configuration loads (seconds of nbgrader's imports) and is checked.
-    early = _connect(plan, args, workers=1) if len(plan.todo) == 1 and not args.scheduler else None
+    # The local cluster starts now, while the course's configuration loads (nbgrader's imports, about 0.4 s of a
+    # core while the other idled) and is checked: with the workers the command line, GRADING_WORKERS or the cores
+    # give (one student: one). Should nbgrader_config.py set another number, it is started again below.
+    early_workers = _early_workers(plan, args)
+    early = _connect(plan, args, workers=early_workers) if early_workers else None
     try:
         try:
             limits = grading_settings.current()
@@ -58,6 +60,9 @@ def main(argv=None):
             early.close()
         raise
     workers = args.workers or limits.workers or os.cpu_count() or 1
+    if early is not None and min(workers, len(plan.todo)) != early_workers:
+        early.close()
+        early = None
 
     if plan.todo:
         started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -107,13 +112,31 @@ def main(argv=None):
     return 0
 
 
+def _early_workers(plan, args):
+    """The local cluster's workers as known before nbgrader_config.py is read (the command line, GRADING_WORKERS, the
+    cores), at most one per student; 0 when there is nothing to grade here or the number waits for the configuration."""
+    from traitlets.config import Config
+
+    from grading import settings as grading_settings
+
+    if not plan.todo or args.scheduler:
+        return 0
+    try:
+        configured = grading_settings.current(Config()).workers  # the defaults and the environment's variables
+    except ValueError:  # not a valid number: said once the settings are read
+        return 0
+    return min(len(plan.todo), args.workers or configured or os.cpu_count() or 1)
+
+
 def _connect(plan, args, workers):
     """The cluster's Connection (grading.cluster), starting in the background, with this run's grader kit."""
     from grading import batch, cluster, compile_cache
     from grading.release import kept_gradebook
 
+    # The compile caches of this machine (grading.compile_cache): the kernels' and the grader's own beside it.
+    cache = compile_cache.location() if plan.sandboxed and not args.scheduler else None
     settings = {"sandboxed": plan.sandboxed, "cell_timeout": os.environ.get("GRADING_CELL_TIMEOUT"),
-                "compile_cache": str(compile_cache.location()) if plan.sandboxed and not args.scheduler else None}
+                "compile_cache": cache and str(cache), "grader_compile_cache": cache and str(compile_cache.grader_location(cache))}
     version = batch.grader_version()
     # The release's gradebook made for this grader before (grading.release): the workers do not release again.
     kit = cluster.GraderKit(batch.grader_kit(), version, settings, gradebook=kept_gradebook(version))

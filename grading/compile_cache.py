@@ -26,6 +26,13 @@ submission can learn from it: which JAX operations, on which shapes, the model s
 applies when it is checked (no code of its own, no values). One per machine and inputs: under
 ``.grading/compile-cache/<key>``, where the key hashes what the compilations depend on (JAX
 and jaxlib versions, matplotlib's, XLA flags, the source notebook, the checks, the sandbox package).
+
+Beside it, in ``<key>.grader``, the grader's own: what the checks compile on the trusted side
+(the reference's programs, the comparisons) while the build checks the model solution. A worker
+compiled them again for its first student of every batch (about 0.55 s of CPU each, py-spy,
+2026-12-04); now it reads them (:func:`read_compilations`) and writes nothing. It holds the
+reference's compiled code, so it is never bound into a sandbox and only the grader's user can
+read it (mode 700).
 """
 
 import hashlib
@@ -43,7 +50,7 @@ from pathlib import Path
 
 from grading.course import LOGS, ROOT, SOURCE_NOTEBOOK, STATE
 from grading.wall import COMPILE_CACHE_COMPLETE as COMPLETE
-from grading.wall import FONT_LISTS
+from grading.wall import FONT_LISTS, READ_ONLY_MIN_COMPILE_SECONDS
 from grading.wall import compile_cache_usable as usable
 
 # GRADING_COMPILE_CACHES: another parent directory (course copies can share one; entries are keyed exactly).
@@ -77,6 +84,47 @@ def key():
 def location():
     """The directory of this course's cache for the current inputs (it may not exist yet)."""
     return CACHES / key()
+
+
+def grader_location(target=None):
+    """The grader's own cache beside the kernels' cache ``target`` (default: :func:`location`)."""
+    target = Path(target or location())
+    return target.with_name(target.name + ".grader")
+
+
+def record_compilations(directory):
+    """This process's JAX keeps every compilation it makes from now on in ``directory`` (JAX's persistent cache).
+
+    JAX sets up its cache once per process, at the first compilation: only for a process of its own."""
+    import jax  # noqa: PLC0415
+
+    _same_keys_wherever(directory)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def read_compilations(directory):
+    """This process's JAX finds its compilations in the grader's cache ``directory`` (see the module) when it is
+    complete, and writes none there: what it compiles beyond it stays in its memory. Returns whether it reads it.
+
+    Call it before the process's first compilation (JAX sets up its cache once)."""
+    if not directory or not usable(Path(directory)):
+        return False
+    import jax  # noqa: PLC0415
+
+    _same_keys_wherever(directory)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", READ_ONLY_MIN_COMPILE_SECONDS)
+    return True
+
+
+def _same_keys_wherever(directory):
+    """JAX's cache at ``directory``, keyed the same wherever it lies: the build writes it in a temporary directory and
+    workers read it where it was moved. By default JAX also names an XLA GPU autotuning cache inside it in the
+    compile options, which are part of every key (so no entry was ever found); that cache is off (CPU only here)."""
+    import jax  # noqa: PLC0415
+
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_enable_xla_caches", "none")
 
 
 def jax_names():
@@ -145,9 +193,11 @@ def keep_font_lists(made, folder):
     folder.chmod(0o755)
 
 
-def build(target=None, timeout=None):
+def build(target=None, timeout=None, grader=False):
     """Makes the cache at ``target`` (default: :func:`location`) unless it is there; returns its path.
 
+    ``grader``: also the grader's own beside it (:func:`grader_location`), from this process's compilations
+    (:func:`record_compilations`): only in a process of its own (``python -m grading.compile_cache``).
     Raises RuntimeError when the model solution cannot be run (the caller grades without a cache).
     """
     import nbformat  # noqa: PLC0415
@@ -157,7 +207,7 @@ def build(target=None, timeout=None):
     from grading.execute import GradingExecute  # noqa: PLC0415
 
     target = Path(target or location())
-    if usable(target):
+    if usable(target) and (not grader or usable(grader_location(target))):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     for stale in target.parent.glob(".building-*"):  # a build killed on the way (an hour is ten times a build)
@@ -165,9 +215,12 @@ def build(target=None, timeout=None):
             shutil.rmtree(stale, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
     try:
-        cache, folder = work / "cache", work / "notebook"
+        cache, folder, own = work / "cache", work / "notebook", work / "grader"
         cache.mkdir()
         folder.mkdir()
+        if grader:
+            own.mkdir(mode=0o700)
+            record_compilations(own)
         nb = nbformat.read(str(SOURCE_NOTEBOOK), as_version=4)
         nb.cells.insert(0, new_code_cell(NO_USER_JIT))
         limits = grading_settings.current()
@@ -186,21 +239,31 @@ def build(target=None, timeout=None):
         keep_font_lists(fonts, cache / FONT_LISTS)
         cache.chmod(0o755)
         (cache / COMPLETE).write_text(f"{kept} entries\n")
-        try:
-            cache.rename(target)
-        except OSError:  # another grader made it meanwhile
-            if not usable(target):
-                raise
+        if grader:  # first: where the kernels' cache is complete, the grader's is too (unless made before it existed)
+            (own / COMPLETE).write_text(f"{sum(1 for _ in own.iterdir())} entries\n")
+            _move_into_place(own, grader_location(target))
+        _move_into_place(cache, target)
         return target
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _move_into_place(made, target):
+    """Renames the complete cache ``made`` to ``target``; one that another grader made meanwhile is kept instead."""
+    if usable(target):
+        return
+    try:
+        made.rename(target)
+    except OSError:  # another grader made it meanwhile
+        if not usable(target):
+            raise
 
 
 def start():
     """Starts :func:`build` in a process of its own (``python -m grading.compile_cache``), unless the cache is
     there; returns the process, or None. Its kernel's output and its own go to .grading/logs/compile-cache.log,
     never to the caller's terminal or stdout (``python -m grading.check --json`` prints only JSON there)."""
-    if usable(location()):
+    if usable(location()) and usable(grader_location()):
         return None
     LOGS.mkdir(parents=True, exist_ok=True)
     with open(LOGS / "compile-cache.log", "w") as log:
@@ -214,7 +277,7 @@ def main():
 
     die_with_parent()  # make grade stopped: so does this, and its kernel's sandbox with it
     try:
-        print(f"compile cache ready: {build()}")
+        print(f"compile cache ready: {build(grader=True)}")
     except Exception as error:  # noqa: BLE001 - one sentence for the log
         sys.exit(f"the compile cache could not be made: {type(error).__name__}: {error}")
 

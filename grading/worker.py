@@ -122,7 +122,8 @@ def prepare(version, settings):
 
     ``settings``: {"sandboxed": bool, "cell_timeout": seconds or None, "released": whether the kit
     brought the release's gradebook, "compile_cache": the directory of grading.compile_cache on this
-    machine or None (kernels use it once it is complete)}. Without one, releases the assignment into this course
+    machine or None (kernels use it once it is complete), "grader_compile_cache": the grader's own beside it or None
+    (this process reads it when it is complete)}. Without one, releases the assignment into this course
     directory's own gradebook. Raises (and so stops the coordinator's
     registration of the kit, with the reason) when this worker cannot grade.
     """
@@ -156,6 +157,10 @@ def prepare(version, settings):
         raise RuntimeError(f"releasing the assignment in this worker's course directory {ROOT} failed: "
                            f"{(outcome.get('error') or outcome.get('log') or '')[-1000:]}")
     _api, _db_url, _version = api, api.coursedir.db_url, version
+    # What the checks compile here, read from the grader's own compile cache when it is complete (never written here).
+    from grading.compile_cache import read_compilations  # noqa: PLC0415
+
+    read_compilations(settings.get("grader_compile_cache"))
     # The hidden checks' imports (the reference with PyTorch and JAX, the jitted expected values), now
     # rather than in the first student's checks, so that the freeze below covers them too.
     import grader_tests.expected  # noqa: F401, PLC0415

@@ -176,3 +176,54 @@ def test_the_check_command_makes_a_missing_cache_without_a_word_on_its_json_stdo
     [result] = json.loads(done.stdout)
     assert result["score"] == result["max"]
     assert compile_cache.usable(tmp_path / compile_cache.key())
+
+
+READER = """\
+import json, sys
+from grading.compile_cache import read_compilations
+assert read_compilations(sys.argv[1])
+import jax
+events = []
+jax.monitoring.register_event_listener(lambda event, **kwargs: events.append(event))
+from tests.test_compile_cache import _checked
+record = _checked(None)
+print(json.dumps({"record": record, "requests": events.count("/jax/compilation_cache/compile_requests_use_cache"),
+                  "hits": events.count("/jax/compilation_cache/cache_hits")}))
+"""
+
+
+@pytest.mark.slow
+def test_the_graders_own_cache_is_read_by_its_checks_never_written_and_never_seen_by_a_kernel(tmp_path):
+    """python -m grading.compile_cache also keeps what the checks compile on the grader's side (the reference's programs)
+    beside the kernels' cache: only the grader's user can read it, no sandbox sees it, a process that reads it (a
+    worker) finds its compilations there, writes nothing to it, and grades exactly as without it."""
+    tmp_path.chmod(0o755)  # as .grading/compile-cache: the sandbox's user reaches the kernels' cache through it
+    env = {**os.environ, "GRADING_COMPILE_CACHES": str(tmp_path)}
+    made = subprocess.run([sys.executable, "-m", "grading.compile_cache"], env=env, capture_output=True, text=True, timeout=600)
+    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
+    [kernels] = [path for path in tmp_path.iterdir() if not path.name.endswith(".grader")]
+    grader = compile_cache.grader_location(kernels)
+    assert compile_cache.usable(kernels) and compile_cache.usable(grader)
+    assert oct(grader.stat().st_mode)[-3:] == "700" and grader.stat().st_uid == os.geteuid()
+    names = {compile_cache.entry_name(path.name) for path in grader.iterdir()} - {None}
+    assert {"_loss", "_sensitivity"} <= names  # the checks' own jitted functions: never in the kernels' cache
+    assert not names & {compile_cache.entry_name(path.name) for path in kernels.iterdir()} - compile_cache.jax_names()
+
+    probe = f"import os; print(os.path.exists({str(grader)!r}), os.path.exists({str(tmp_path)!r}), sorted(os.listdir('/opt/compile-cache')) == {sorted(p.name for p in kernels.iterdir())!r})"
+    box = Sandbox(compile_cache=kernels)
+    try:
+        seen = subprocess.run(box.wrap([sys.executable, "-c", probe]), capture_output=True, text=True, timeout=60)
+    finally:
+        box.cleanup()
+    assert seen.stdout == "False False True\n", seen.stdout + seen.stderr
+
+    before = _contents(grader)
+    read = subprocess.run([sys.executable, "-c", READER, str(grader)], cwd=compile_cache.ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert read.returncode == 0, read.stdout[-2000:] + read.stderr[-3000:]
+    found = json.loads(read.stdout.strip().splitlines()[-1])
+    assert found["hits"] >= len(before) - 1 > 10, found  # every entry the build wrote is read again (not the marker)
+    assert _contents(grader) == before
+    record, problems = found["record"]
+    assert problems == [] and len(record) == 6
+    assert found["record"] == json.loads(json.dumps(_checked(None)))
