@@ -25,7 +25,8 @@ Student kernels get it read-only (grading.wall) and are told never to write to i
 submission can learn from it: which JAX operations, on which shapes, the model solution
 applies when it is checked (no code of its own, no values). One per machine and inputs: under
 ``.grading/compile-cache/<key>``, where the key hashes what the compilations depend on (JAX
-and jaxlib versions, matplotlib's, XLA flags, the source notebook, the checks, the sandbox package).
+and jaxlib versions, matplotlib's, XLA flags, the source notebook, the checks, the reference, the
+sandbox package).
 
 Beside it, in ``<key>.grader``, the grader's own: what the checks compile on the trusted side
 (the reference's programs, the comparisons) while the build checks the model solution. A worker
@@ -76,7 +77,8 @@ def key():
     from grading import XLA_FLAGS  # noqa: PLC0415
 
     digest.update(os.environ.get("XLA_FLAGS", XLA_FLAGS).encode() + b"\n")
-    for path in [SOURCE_NOTEBOOK, *sorted((ROOT / "grader_tests").glob("*.py")), *sorted((ROOT / "sandbox").glob("*.py"))]:
+    for path in [SOURCE_NOTEBOOK, *sorted((ROOT / "grader_tests").glob("*.py")), *sorted((ROOT / "reference").glob("*.py")),
+                 *sorted((ROOT / "sandbox").glob("*.py"))]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 

@@ -227,3 +227,17 @@ def test_the_graders_own_cache_is_read_by_its_checks_never_written_and_never_see
     record, problems = found["record"]
     assert problems == [] and len(record) == 6
     assert found["record"] == json.loads(json.dumps(_checked(None)))
+
+
+def test_a_change_of_the_reference_makes_new_caches(tmp_path, monkeypatch):
+    """The grader's cache holds the reference's compiled programs: the key covers reference/ as it covers the checks."""
+    import shutil
+
+    for folder in ("grader_tests", "reference", "sandbox"):
+        shutil.copytree(compile_cache.ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(compile_cache, "ROOT", tmp_path)
+    before = compile_cache.key()
+    assert compile_cache.key() == before
+    with open(tmp_path / "reference" / "jax_mlp.py", "a", encoding="utf-8") as handle:
+        handle.write("\n# a changed reference\n")
+    assert compile_cache.key() != before
