@@ -59,7 +59,7 @@ def main(argv=None):
         if early is not None:
             early.close()
         raise
-    workers = args.workers or limits.workers or os.cpu_count() or 1
+    workers = _workers(args, limits.workers)
     if early is not None and min(workers, len(plan.todo)) != early_workers:
         early.close()
         early = None
@@ -125,7 +125,12 @@ def _early_workers(plan, args):
         configured = grading_settings.current(Config()).workers  # the defaults and the environment's variables
     except ValueError:  # not a valid number: said once the settings are read
         return 0
-    return min(len(plan.todo), args.workers or configured or os.cpu_count() or 1)
+    return min(len(plan.todo), _workers(args, configured))
+
+
+def _workers(args, configured):
+    """The workers of this run: the command line's, else the settings' (``configured``; 0: not set), else one per core."""
+    return args.workers or configured or os.cpu_count() or 1
 
 
 def _connect(plan, args, workers):

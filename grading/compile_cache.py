@@ -88,9 +88,9 @@ def location():
     return CACHES / key()
 
 
-def grader_location(target=None):
-    """The grader's own cache beside the kernels' cache ``target`` (default: :func:`location`)."""
-    target = Path(target or location())
+def grader_location(target):
+    """The grader's own cache beside the kernels' cache ``target`` (a :func:`location`)."""
+    target = Path(target)
     return target.with_name(target.name + ".grader")
 
 
@@ -252,8 +252,6 @@ def build(target=None, timeout=None, grader=False):
 
 def _move_into_place(made, target):
     """Renames the complete cache ``made`` to ``target``; one that another grader made meanwhile is kept instead."""
-    if usable(target):
-        return
     try:
         made.rename(target)
     except OSError:  # another grader made it meanwhile
@@ -265,7 +263,8 @@ def start():
     """Starts :func:`build` in a process of its own (``python -m grading.compile_cache``), unless the cache is
     there; returns the process, or None. Its kernel's output and its own go to .grading/logs/compile-cache.log,
     never to the caller's terminal or stdout (``python -m grading.check --json`` prints only JSON there)."""
-    if usable(location()) and usable(grader_location()):
+    cache = location()  # hashes the notebook, the checks, the reference and the sandbox package: once
+    if usable(cache) and usable(grader_location(cache)):
         return None
     LOGS.mkdir(parents=True, exist_ok=True)
     with open(LOGS / "compile-cache.log", "w") as log:
